@@ -1,0 +1,152 @@
+"""The evaluation protocol shared by every dataset (datasets/README.md states it in words).
+
+>>> source = homedepot.read(Path("datasets/homedepot"))     # every judged pair, every product
+>>> test = make_split(source, "test", limit_queries=200, seed=42)
+
+A loader turns the publisher's files into a `Source`: all queries, all graded judgments, which
+queries are test queries, and the product pool. `make_split` then applies the protocol:
+
+- queries without any judgment >= `relevant_grade` are dropped and counted (in `Dataset.notes`);
+- test: up to 2,000 test queries, a seeded sample; the corpus is every product judged for them plus
+  a seeded random fill from the other products up to 10,000 (all judged products are kept even
+  past 10,000; `fill_to=None` means every product, as WANDS does);
+- train: every train query, the corpus is the products judged for them;
+- `limit_queries=N` keeps the first N of the same seeded order and the same corpus, so a quick run
+  is a subset of the full run and reuses its index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bench.data import Corpus, Dataset, Document, Qrels
+from bench.errors import BenchError
+
+TEST_QUERIES = 2_000
+CORPUS_SIZE = 10_000
+TEST_PERCENT = 20  # hash split of the datasets without an official split
+TEXT_CHARS = 2_000  # product text (after the title) is cut to this many characters
+
+SPLITS = ("test", "train")
+
+
+@dataclass
+class Source:
+    """Everything a loader read: the protocol (`make_split`) decides what goes into a split."""
+
+    name: str
+    queries: dict[str, str]
+    qrels: Qrels
+    test_queries: set[str]
+    product_ids: list[str]
+    documents: Callable[[Iterable[str]], Corpus]
+    relevant_grade: int
+    fill_to: int | None = CORPUS_SIZE
+    notes: list[str] = field(default_factory=list)
+
+
+def normalise_query(text: str) -> str:
+    """Lowercase with single spaces: two spellings of one query land in the same split."""
+    return " ".join(text.lower().split())
+
+
+def query_id(text: str) -> str:
+    """A stable id for datasets whose queries have none: a hash of the normalised text."""
+    return "q" + hashlib.sha256(normalise_query(text).encode()).hexdigest()[:12]
+
+
+def is_test_query(text: str) -> bool:
+    """Deterministic 80/20 split by a hash of the normalised text: a query is in one split only."""
+    digest = hashlib.sha256(b"split\0" + normalise_query(text).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100 < TEST_PERCENT
+
+
+def round_half_up(value: float) -> int:
+    """Python's round() rounds 2.5 to 2; gains must keep the order of the ratings."""
+    return math.floor(value + 0.5)
+
+
+def product_text(parts: Iterable[str], limit: int = TEXT_CHARS) -> str:
+    """Non-empty parts joined by newlines, cut to `limit` characters."""
+    text = "\n".join(part.strip() for part in parts if part and part.strip())
+    return text[:limit]
+
+
+def make_document(doc_id: str, title: str, parts: Iterable[str], **fields: str) -> Document:
+    return Document(doc_id, title.strip(), product_text(parts), {k: v for k, v in fields.items() if v})
+
+
+def make_split(source: Source, split: str = "test", limit_queries: int | None = None,
+               seed: int = 42) -> Dataset:
+    if split not in SPLITS:
+        raise BenchError(f"unknown split {split!r}; choose test or train")
+    if limit_queries is not None and limit_queries < 1:
+        raise BenchError(f"limit_queries must be a positive number, not {limit_queries}")
+    in_split = sorted(q for q in source.queries if (q in source.test_queries) == (split == "test"))
+    grade = source.relevant_grade
+    answerable = [q for q in in_split if any(g >= grade for g in source.qrels.get(q, {}).values())]
+    notes = list(source.notes)
+    if not in_split:
+        notes.append(f"no {split} queries in these files")
+    else:
+        dropped = len(in_split) - len(answerable)
+        notes.append(f"{dropped} of {len(in_split)} {split} queries dropped: no product judged >= {grade}")
+
+    order = list(answerable)
+    random.Random(seed).shuffle(order)
+    if split == "test" and len(order) > TEST_QUERIES:
+        notes.append(f"{TEST_QUERIES} of {len(order)} test queries sampled (seed {seed})")
+        order = order[:TEST_QUERIES]
+
+    judged = {doc_id for q in order for doc_id in source.qrels[q]}
+    corpus_ids = set(judged)
+    if split == "test":
+        corpus_ids |= _fill(source, judged, seed)
+        notes.append(f"corpus: {len(judged)} judged products + {len(corpus_ids) - len(judged)} seeded fill")
+    if limit_queries is not None and limit_queries < len(order):
+        notes.append(f"limit_queries={limit_queries}: first {limit_queries} of the seeded order")
+        order = order[:limit_queries]
+
+    corpus = source.documents(sorted(corpus_ids))
+    queries = {q: source.queries[q] for q in order}
+    qrels = {q: dict(source.qrels[q]) for q in order}
+    return Dataset(source.name, split, corpus, queries, qrels, relevant_grade=grade, notes=notes)
+
+
+def _fill(source: Source, judged: set[str], seed: int) -> set[str]:
+    others = [p for p in source.product_ids if p not in judged]
+    if source.fill_to is None:
+        return set(others)
+    wanted = max(0, source.fill_to - len(judged))
+    if wanted >= len(others):
+        return set(others)
+    return set(random.Random(seed).sample(others, wanted))
+
+
+def documents_from(corpus: Corpus) -> Callable[[Iterable[str]], Corpus]:
+    """`Source.documents` for a loader that built every Document up front."""
+
+    def pick(ids: Iterable[str]) -> Corpus:
+        return {doc_id: corpus[doc_id] for doc_id in ids}
+
+    return pick
+
+
+def drop_empty_products(corpus: Corpus, qrels: Qrels, notes: list[str]) -> None:
+    """Products with no title and no text cannot be retrieved by anything: drop them and
+    their judgments, and say how many (in place)."""
+    empty = {doc_id for doc_id, doc in corpus.items() if not doc.contents.strip()}
+    if not empty:
+        return
+    for doc_id in empty:
+        del corpus[doc_id]
+    dropped = 0
+    for grades in qrels.values():
+        for doc_id in empty & grades.keys():
+            del grades[doc_id]
+            dropped += 1
+    notes.append(f"{len(empty)} products with empty text dropped ({dropped} judgments)")

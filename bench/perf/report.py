@@ -1,0 +1,330 @@
+"""Turn perf measurements into results/perf.md, perf.json and plots/perf_scaling.png.
+
+>>> write_report(recorder.measurements, meta, options)   # -> [Path("results/perf.md"), ...]
+
+Ratios compare time per item (document or query) with our path of the same step, phase and
+corpus size: 10x means that path takes ten times as long per item as ours. Growth is the
+slope of a least-squares line through log(time) vs log(corpus size): 1 = linear, 0 =
+independent of the corpus. Search time is per query, so the slope says how one query's
+cost grows; index and encoding time is the whole build.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.io import atomic_path, read_json, write_json, write_text
+from bench.perf import steps
+from bench.perf.measure import Measurement
+from bench.perf.workload import PerfOptions
+
+SEARCH_PHASES = ("search", "encode queries")
+STEP_ORDER = ["bm25", "sparse search", "dense search", "hybrid", "encoding: splade", "encoding: dense"]
+
+
+def step_order(records: list[Measurement]) -> list[str]:
+    """Steps in reading order: BM25 and the searches first, encoding last."""
+    measured = list(dict.fromkeys(r.step for r in records))
+    return [s for s in STEP_ORDER if s in measured] + [s for s in measured if s not in STEP_ORDER]
+
+
+@dataclass
+class Target:
+    """A product target and where the measurement stands (`met` None = not measured here)."""
+
+    name: str
+    goal: str
+    value: float | None
+    met: bool | None
+    detail: str
+
+
+@dataclass
+class Growth:
+    step: str
+    path: str
+    phase: str
+    slope: float
+    sizes: list[int]
+    values: list[float]
+    unit: str
+
+
+def unit_of(phase: str) -> str:
+    return "queries/s" if phase in SEARCH_PHASES else "docs/s"
+
+
+def scaled_value(record: Measurement) -> float:
+    """What growth is fitted on: ms per query for search phases, total seconds for builds."""
+    return record.ms_per_item if record.phase in SEARCH_PHASES else record.seconds
+
+
+# ---------------------------------------------------------------- analysis
+
+
+def reference_of(records: list[Measurement], record: Measurement) -> Measurement | None:
+    """Our path for the same step, phase and size (the first one measured, e.g. the cold cache)."""
+    for other in records:
+        if other.ours and (other.step, other.phase, other.size) == (record.step, record.phase, record.size):
+            return other
+    return None
+
+
+def time_ratio(records: list[Measurement], record: Measurement) -> float | None:
+    reference = reference_of(records, record)
+    if reference is None or reference.ms_per_item <= 0:
+        return None
+    return record.ms_per_item / reference.ms_per_item
+
+
+def growth(records: list[Measurement]) -> list[Growth]:
+    series: dict[tuple[str, str, str], list[Measurement]] = defaultdict(list)
+    for record in records:
+        series[(record.step, record.path, record.phase)].append(record)
+    fitted = []
+    order = step_order(records)
+    for (step, path, phase), points in sorted(series.items(), key=lambda item: order.index(item[0][0])):
+        points = sorted(points, key=lambda r: r.size)
+        sizes = [p.size for p in points]
+        values = [scaled_value(p) for p in points]
+        if len(set(sizes)) < 2 or min(values) <= 0:
+            continue
+        slope = float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+        fitted.append(Growth(step, path, phase, round(slope, 2), sizes, [round(v, 4) for v in values],
+                             "ms/query" if phase in SEARCH_PHASES else "s"))
+    return fitted
+
+
+def _at_largest(records: list[Measurement], step: str, path: str, phase: str) -> Measurement | None:
+    found = [r for r in records if (r.step, r.path, r.phase) == (step, path, phase)]
+    return max(found, key=lambda r: r.size) if found else None
+
+
+def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
+    found: list[Target] = []
+
+    adapter = _at_largest(records, "sparse search", steps.SPARSE_ADAPTER, "search")
+    raw = _at_largest(records, "sparse search", steps.SPARSE_RAW, "search")
+    if adapter and raw and raw.size == adapter.size:
+        ratio = adapter.ms_per_item / raw.ms_per_item
+        found.append(Target(
+            "sparse search: adapter overhead vs raw Qdrant Edge", "<= 2x", round(ratio, 2), ratio <= 2,
+            f"{adapter.ms_per_item:.3f} vs {raw.ms_per_item:.3f} ms/query at {adapter.size:,} docs",
+        ))
+
+    engine = _at_largest(records, "bm25", steps.BM25_ENGINE, "search")
+    for path in (steps.BM25_OKAPI, steps.BM25_RANK):
+        rank = _at_largest(records, "bm25", path, "search")
+        if engine and rank:
+            ratio = rank.ms_per_item / engine.ms_per_item
+            found.append(Target(
+                f"bm25 in the engine vs {path} (queries/s, largest corpus)", ">= 100x faster",
+                round(ratio, 1), ratio >= 100,
+                f"{engine.per_second:,.0f} vs {rank.per_second:,.1f} queries/s at {engine.size:,} docs",
+            ))
+    bm25s_runs = [record for path in (steps.BM25S, steps.BM25S_THREADS)
+                  if (record := _at_largest(records, "bm25", path, "search"))]
+    if engine and bm25s_runs:
+        best = min(bm25s_runs, key=lambda r: r.ms_per_item)
+        ratio = best.ms_per_item / engine.ms_per_item
+        found.append(Target(
+            "bm25 in the engine vs bm25s (queries/s, largest corpus)", ">= 1x (no slower)",
+            round(ratio, 2), ratio >= 1,
+            f"{engine.per_second:,.0f} vs {best.per_second:,.0f} queries/s ({best.path}) "
+            f"at {engine.size:,} docs",
+        ))
+
+    for name in steps.ENCODERS:
+        step = f"encoding: {name}"
+        for phase, ours_path, raw_path in (
+            ("encode documents", steps.ENCODE_COLD, steps.ENCODE_RAW_DOCS),
+            ("encode queries", steps.ENCODE_QUERIES, steps.ENCODE_RAW_QUERIES),
+        ):
+            raw = _at_largest(records, step, raw_path, phase)
+            ours = next((r for r in records if raw and (r.step, r.path, r.phase, r.size)
+                         == (step, ours_path, phase, raw.size)), None)
+            if raw and ours:
+                share = ours.per_second / raw.per_second
+                found.append(Target(
+                    f"{name} {phase}: adapter vs raw sentence-transformers", ">= 90% of raw throughput",
+                    round(share, 3), share >= 0.9,
+                    f"{ours.per_second:,.0f} vs {raw.per_second:,.0f} {unit_of(phase)} at {raw.size:,} docs",
+                ))
+
+    for label, goal_s in (("cold", 600), ("warm", 60)):
+        part = stored.get(label)
+        detail = "not measured by perf: the lead times `python -m bench run --all`"
+        if part and part["runs"]:
+            detail += (f"; last stored {label} runs ({part['runs']} runs, {part['datasets']} datasets) "
+                       f"add up to {part['seconds']:.0f} s of index + search + latency timing")
+        found.append(Target(f"`run --all` {label}", f"<= {goal_s // 60} min on 2 cores",
+                            part["seconds"] if part and part["runs"] else None, None, detail))
+    return found
+
+
+def stored_run_timings(out: Path) -> dict[str, Any]:
+    """Sums of the timings in results/*/runs/*.json: runs that built their index vs reused it."""
+    sums: dict[str, dict[str, Any]] = {label: {"runs": 0, "seconds": 0.0, "datasets": set()}
+                                       for label in ("cold", "warm")}
+    for path in sorted(Path(out).glob("*/runs/*.json")):
+        try:
+            meta = read_json(path)
+            seconds = (float(meta["index_seconds"]) + float(meta["search_seconds"])
+                       + float(meta.get("latency_queries", 0)) * float(meta.get("latency_ms_p50", 0)) / 1000)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        part = sums["warm" if meta.get("index_cached") else "cold"]
+        part["runs"] += 1
+        part["seconds"] = round(part["seconds"] + seconds, 1)
+        part["datasets"].add(meta.get("dataset"))
+    return {label: {**part, "datasets": len(part["datasets"])} for label, part in sums.items()}
+
+
+# ---------------------------------------------------------------- output
+
+
+def output_paths(options: PerfOptions) -> dict[str, Path]:
+    out = Path(options.out)
+    return {"md": out / f"{options.stem}.md", "json": out / f"{options.stem}.json",
+            "png": out / "plots" / f"{options.stem}_scaling.png"}
+
+
+def write_report(records: list[Measurement], meta: dict[str, Any], options: PerfOptions) -> list[Path]:
+    paths = output_paths(options)
+    stored = stored_run_timings(options.out)
+    found_targets = targets(records, stored)
+    fitted = growth(records)
+    write_json(paths["json"], {
+        **meta,
+        "targets": [asdict(t) for t in found_targets],
+        "growth": [asdict(g) for g in fitted],
+        "stored_runs": stored,
+        "measurements": [
+            {**r.to_json(), "time_ratio_vs_ours": _round(time_ratio(records, r))} for r in records
+        ],
+    })
+    plot_scaling(records, paths["png"], meta["label"])
+    write_text(paths["md"], markdown(records, meta, found_targets, fitted, paths))
+    return list(paths.values())
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    if value == 0 or not math.isfinite(value):
+        return str(value)
+    magnitude = math.floor(math.log10(abs(value)))
+    return f"{value:,.{max(digits - 1 - magnitude, 0)}f}"
+
+
+def _notes(extra: dict[str, Any]) -> str:
+    parts = []
+    for key, value in extra.items():
+        if key == "repeats":
+            parts.append(f"best of {value}" if value > 1 else "timed once")
+        elif key == "note":
+            parts.append(str(value))
+        else:
+            parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+def markdown(records: list[Measurement], meta: dict[str, Any], found_targets: list[Target],
+             fitted: list[Growth], paths: dict[str, Path]) -> str:
+    lines = [
+        f"# Performance: every retriever path beside what a user would pick instead ({meta['label']})",
+        "",
+        meta["summary"],
+        "",
+        "## Targets",
+        "",
+        "| target | goal | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for target in found_targets:
+        met = {True: "yes", False: "**no**", None: "not measured here"}[target.met]
+        value = "–" if target.value is None else f"{target.value:g}"
+        lines.append(f"| {target.name} | {target.goal} | {value} ({target.detail}) | {met} |")
+
+    for step in step_order(records):
+        step_records = [r for r in records if r.step == step]
+        lines += ["", f"## {step}", "",
+                  "| docs | phase | path | items | time (s) | throughput | time/item vs ours "
+                  "| peak RSS (MiB) | RSS growth (MiB) | notes |",
+                  "|---:|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        for record in sorted(step_records, key=lambda r: (r.size, r.phase != "index", r.phase)):
+            ratio = time_ratio(records, record)
+            ratio_text = "–" if ratio is None else f"{_fmt(ratio)}x"
+            if record.ours and ratio == 1:
+                ratio_text = "ours"
+            notes = _notes(record.extra)
+            lines.append(
+                f"| {record.size:,} | {record.phase} | {record.path} | {record.count:,} "
+                f"| {_fmt(record.seconds)} | {_fmt(record.per_second)} {unit_of(record.phase)} "
+                f"| {ratio_text} "
+                f"| {record.rss_peak_mib:,.0f} | {record.rss_growth_mib:,.0f} | {notes} |"
+            )
+
+    lines += ["", "## Growth with corpus size", "",
+              "Slope of log(time) against log(corpus size): 1 = linear, 0 = flat. "
+              "Search: ms per query; index and encoding: whole build in seconds.", "",
+              "| step | phase | path | slope | time per size |", "|---|---|---|---:|---|"]
+    for g in fitted:
+        values = ", ".join(f"{size:,}: {_fmt(v)} {g.unit}" for size, v in zip(g.sizes, g.values, strict=True))
+        lines.append(f"| {g.step} | {g.phase} | {g.path} | {g.slope:.2f} | {values} |")
+    plot = paths["png"].relative_to(paths["md"].parent)
+    lines += ["", f"![time against corpus size, log-log]({plot.as_posix()})", "",
+              "## How this was measured", ""]
+    lines += [f"- {note}" for note in meta["method"]]
+    return "\n".join(lines) + "\n"
+
+
+def plot_scaling(records: list[Measurement], path: Path, label: str) -> None:
+    """One row per step: index build / encoding (left) and search (right), log-log, a line per path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    step_names = step_order(records)
+    fig, axes = plt.subplots(len(step_names), 2, figsize=(13, 3.1 * len(step_names)), squeeze=False)
+    for row, step in enumerate(step_names):
+        for column, search in enumerate((False, True)):
+            ax = axes[row][column]
+            series: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
+            for record in records:
+                if record.step == step and (record.phase in SEARCH_PHASES) == search:
+                    series[(record.path, record.phase)].append(record)
+            if not series:
+                ax.set_axis_off()
+                continue
+            for number, ((name, _), points) in enumerate(series.items()):
+                points = sorted(points, key=lambda r: r.size)
+                ours = points[0].ours
+                ax.plot([p.size for p in points], [scaled_value(p) for p in points],
+                        marker="o" if ours else "s", linestyle="-" if ours else "--",
+                        linewidth=2.2 if ours else 1.3, color=plt.get_cmap("tab10")(number % 10),
+                        label=f"{name}{' (ours)' if ours else ''}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            unit = "ms per query" if search else "seconds, whole corpus"
+            ax.set_title(f"{step}: {'search / query encoding' if search else 'index / document encoding'}"
+                         f" ({unit})", fontsize=9.5)
+            ax.set_xlabel("corpus size (documents)", fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    fig.suptitle(f"Time against corpus size, log-log ({label}); solid = ours, dashed = alternatives",
+                 fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)

@@ -1,0 +1,172 @@
+"""The benchmark loop: dataset -> adapter -> run -> stored run + timings.
+
+>>> run_benchmark(["homedepot"], ["bm25", "dense"], RunOptions(limit_queries=200))
+
+For each (dataset, retriever) it indexes the test corpus (cached by the engine), searches
+all test queries in one batch (throughput), then times `latency_queries` single-query
+calls (latency p50/p95, query encoding included), and writes
+`results/<dataset>/runs/<retriever>.trec` + `.json`. The JSON is written last, so a pair
+with a JSON is complete: a rerun skips it (resume) unless `force` is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import registry
+from bench.data import Dataset
+from bench.engine import Engine, open_engine
+from bench.environment import environment
+from bench.errors import BenchError
+from bench.io import read_json, write_json
+from bench.results import dataset_dir, run_path, write_trec_qrels, write_trec_run
+from bench.retriever import Retriever, Settings, default_cache_dir
+
+
+@dataclass
+class RunOptions:
+    k: int = 100
+    limit_queries: int | None = None
+    seed: int = 42
+    out: Path = Path("results")
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    data_dir: Path | None = None
+    qdrant_url: str | None = None
+    models: dict[str, str] = field(default_factory=dict)
+    latency_queries: int = 100
+    force: bool = False
+    device: str = "cpu"
+    batch_size: int = 32
+    trust_remote_code: bool = False
+
+
+def run_benchmark(dataset_names: list[str], retriever_names: list[str], options: RunOptions) -> list[Path]:
+    """Run every retriever on every present dataset; return the run files written or reused."""
+    from bench.datasets import load, missing
+
+    for name in retriever_names:
+        registry.load_class(name)  # fail fast on an unknown name, before any work
+    write_json(Path(options.out) / "environment.json", environment())
+    engine = open_engine(options.qdrant_url, options.cache_dir)
+    written: list[Path] = []
+    try:
+        for dataset_name in dataset_names:
+            reason = missing(dataset_name, options.data_dir)
+            if reason:
+                print(f"skip {dataset_name}: {reason}")
+                continue
+            dataset = load(dataset_name, split="test", data_dir=options.data_dir,
+                           limit_queries=options.limit_queries, seed=options.seed)
+            print(f"\n{dataset}")
+            _write_dataset(dataset, options.out)
+            for retriever_name in retriever_names:
+                written.append(_run_one(dataset, retriever_name, engine, options))
+    finally:
+        engine.close()
+    return written
+
+
+def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions) -> Path:
+    meta_path = run_path(options.out, dataset.name, retriever_name, ".json")
+    key = _run_key(dataset, retriever_name, options)
+    if not options.force and meta_path.is_file() and _stored_key(meta_path) == key:
+        print(f"  {retriever_name:<22} done before (same data, k and model): reused {meta_path}")
+        return meta_path
+
+    settings = Settings(
+        cache_dir=options.cache_dir, engine=engine, model=options.models.get(retriever_name),
+        batch_size=options.batch_size, device=options.device, trust_remote_code=options.trust_remote_code,
+    )
+    retriever = registry.create(retriever_name, settings)
+    started = time.perf_counter()
+    retriever.index(dataset.corpus)
+    index_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    run = retriever.search(dataset.queries, options.k)
+    search_seconds = time.perf_counter() - started
+    latencies = _latencies(retriever, dataset.queries, options)
+
+    info = retriever.info()
+    index_cached = bool(info.pop("index_cached", False))
+    meta: dict[str, Any] = {
+        "retriever": retriever_name,
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "k": options.k,
+        "queries": len(dataset.queries),
+        "documents": len(dataset.corpus),
+        "engine": getattr(engine, "kind", type(engine).__name__),
+        "index_seconds": round(index_seconds, 3),
+        "index_cached": index_cached,
+        "docs_per_second": None if index_cached else round(len(dataset.corpus) / max(index_seconds, 1e-9), 1),
+        "search_seconds": round(search_seconds, 3),
+        "qps": round(len(dataset.queries) / max(search_seconds, 1e-9), 1),
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3),
+        "latency_ms_p95": round(float(np.percentile(latencies, 95)), 3),
+        "latency_queries": len(latencies),
+        "info": info,
+        "key": key,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_trec_run(run_path(options.out, dataset.name, retriever_name), run, retriever_name)
+    write_json(meta_path, meta)  # last: its presence marks the pair complete
+    print(
+        f"  {retriever_name:<22} index {index_seconds:7.1f} s{' (cached)' if index_cached else ''}"
+        f" · search {meta['qps']:8.1f} q/s · p50 {meta['latency_ms_p50']:.2f} ms"
+        f" · p95 {meta['latency_ms_p95']:.2f} ms"
+    )
+    return meta_path
+
+
+def _latencies(retriever: Retriever, queries: dict[str, str], options: RunOptions) -> list[float]:
+    """Milliseconds per single-query `search` call on a seeded sample (after one warm-up call)."""
+    query_ids = sorted(queries)
+    sample = random.Random(options.seed).sample(query_ids, min(options.latency_queries, len(query_ids)))
+    if not sample:
+        raise BenchError("the dataset has no test queries; check the dataset files or --limit-queries")
+    retriever.search({sample[0]: queries[sample[0]]}, options.k)
+    timings = []
+    for qid in sample:
+        started = time.perf_counter()
+        retriever.search({qid: queries[qid]}, options.k)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _write_dataset(dataset: Dataset, out: Path) -> None:
+    folder = dataset_dir(out, dataset.name)
+    write_trec_qrels(folder / "qrels.trec", dataset.qrels)
+    write_json(folder / "dataset.json", {
+        "name": dataset.name,
+        "split": dataset.split,
+        "queries": len(dataset.queries),
+        "documents": len(dataset.corpus),
+        "judgments": sum(len(grades) for grades in dataset.qrels.values()),
+        "relevant_grade": dataset.relevant_grade,
+        "corpus_fingerprint": dataset.fingerprint,
+        "notes": dataset.notes,
+    })
+
+
+def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
+    """What a stored run depends on: corpus, queries, k and the model asked for."""
+    parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
+             retriever_name, str(options.models.get(retriever_name)), options.qdrant_url or "edge"]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _stored_key(meta_path: Path) -> str | None:
+    try:
+        return read_json(meta_path).get("key")
+    except (OSError, ValueError):
+        return None

