@@ -98,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in args.dataset:
         if name not in NAMES:
             raise BenchError(f"unknown dataset {name!r}; choose one of: {', '.join(NAMES)}")
-    retrievers = args.retriever or registry.default_names()
+    retrievers = args.retriever or default_retrievers()
     options = RunOptions(
         k=args.k, limit_queries=args.limit_queries, seed=args.seed, out=args.out,
         data_dir=args.data_dir, qdrant_url=args.qdrant_url, models=parse_models(args.model, retrievers),
@@ -107,13 +107,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if args.cache_dir:
         options.cache_dir = args.cache_dir
-    if "splade-finetuned" in retrievers and "splade-finetuned" not in options.models:
-        from bench.train import ensure_default_model
+    from bench.train import cross_domain_models, ensure_default_model
 
-        ensure_default_model(data_dir=args.data_dir)
+    for name, trained_on in cross_domain_models().items():
+        if name in retrievers and name not in options.models:
+            ensure_default_model(data_dir=args.data_dir, name=name, datasets=trained_on)
     run_benchmark(args.dataset or NAMES, retrievers, options)
     report.build(args.out)
     return 0
+
+
+def default_retrievers() -> list[str]:
+    """Every registered retriever; single-domain fine-tuned ones only when their model exists."""
+    from bench.train import DEFAULT_MODEL_NAME, cross_domain_models, default_model_dir, is_complete
+
+    optional = set(cross_domain_models()) - {DEFAULT_MODEL_NAME}
+    return [
+        name for name in registry.default_names()
+        if name not in optional or is_complete(default_model_dir(name))
+    ]
 
 
 def parse_models(values: list[str], retrievers: list[str]) -> dict[str, str]:
@@ -124,7 +136,7 @@ def parse_models(values: list[str], retrievers: list[str]) -> dict[str, str]:
         if sep and name in registry.available():
             models[name] = model
             continue
-        model_based = [r for r in retrievers if r in {"dense", "splade", "splade-finetuned"}]
+        model_based = [r for r in retrievers if r in {"dense", "splade"} or r.startswith("splade-f")]
         if len(model_based) != 1:
             raise BenchError(
                 f"--model {value}: say which retriever it is for, e.g. --model splade={value}"

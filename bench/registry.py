@@ -22,6 +22,9 @@ BUILTIN = {
     "dense": "retrievers.dense:Dense",
     "splade": "retrievers.splade:Splade",
     "splade-finetuned": "retrievers.splade_finetuned:SpladeFinetuned",
+    # Single-domain fine-tuned models, for the cross-domain matrix (models/<name>).
+    "splade-ft-homedepot": "retrievers.splade_finetuned:SpladeFinetuned",
+    "splade-ft-crowdflower": "retrievers.splade_finetuned:SpladeFinetuned",
 }
 HYBRIDS = ["hybrid:splade+dense", "hybrid:bm25+dense"]
 ENTRY_POINT_GROUP = "bench.retrievers"

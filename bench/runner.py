@@ -85,6 +85,7 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
     settings = Settings(
         cache_dir=options.cache_dir, engine=engine, model=options.models.get(retriever_name),
         batch_size=options.batch_size, device=options.device, trust_remote_code=options.trust_remote_code,
+        options={"models": dict(options.models)},  # a hybrid's components take their --model too
     )
     retriever = registry.create(retriever_name, settings)
     started = time.perf_counter()
@@ -159,9 +160,9 @@ def _write_dataset(dataset: Dataset, out: Path) -> None:
 
 
 def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
-    """What a stored run depends on: corpus, queries, k and the model asked for."""
+    """What a stored run depends on: corpus, queries, k and the models asked for."""
     parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
-             retriever_name, str(options.models.get(retriever_name)), options.qdrant_url or "edge"]
+             retriever_name, json.dumps(options.models, sort_keys=True), options.qdrant_url or "edge"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -111,8 +111,8 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         "Encoding: our adapter's `encode_documents` (sorts longest first, writes cache shards, converts "
         "to vectors) and `encode_queries` against the same loaded model's `encode_document` / "
         f"`encode_query` at batch size {options.batch_size}, after a warm-up call. The empty-cache and raw "
-        f"rows are timed at the first size only, on its first {options.encode_max:,} documents, and "
-        "queries once (encoding speed does not depend on the corpus, and every 1,000 documents take "
+        f"rows are timed at the first size only, on its first {options.encode_max:,} documents and "
+        "on every timed query (encoding speed does not depend on the corpus, and every 1,000 documents take "
         "seconds to minutes per model on 2 CPU cores); the cached row is timed at every size.",
         "bm25s: `bm25s.BM25(k1, b, method='lucene')` (Lucene IDF, as Qdrant's IDF modifier) on "
         "`bench.text.tokenize` tokens; tokenisation is inside the timed index and search blocks for all "
@@ -126,7 +126,8 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         "by an earlier step may still be held by the allocator, so growth is a lower bound.",
         f"Repeats: every search is timed {options.search_repeats} times and the fastest kept (the run "
         "least disturbed by other processes); rank-bm25 and qdrant-client once (slow). Document "
-        f"encoding comparisons: best of {options.encode_repeats}; query encoding: once, all queries. "
+        f"and query encoding: adapter and raw timed in turn (A, B, A, B), best of "
+        f"{options.encode_repeats} each. "
         "Index builds: once, each in a new directory. Alternatives are timed up to their natural "
         "output (numpy arrays, ScoredPoints); our adapters up to the Run dict ({query: {doc: score}}) "
         "they hand the benchmark.",

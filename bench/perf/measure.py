@@ -130,3 +130,26 @@ class Recorder:
         record.seconds = min(timings)
         record.extra["repeats"] = len(timings)
         return result, record
+
+    def turn_about(self, repeat: int, jobs: list[tuple[Measurement, Callable[[], Any]]]) -> list[Measurement]:
+        """Time several paths in turn (A, B, A, B, ...) and keep each one's fastest run.
+
+        A slow spell of a shared machine then falls on both sides of a comparison, not on one.
+        `jobs` pairs an empty record (step, path, phase, size, count, ours) with its work.
+        """
+        runs: list[list[Measurement]] = [[] for _ in jobs]
+        for _ in range(max(repeat, 1)):
+            for (spec, work), done in zip(jobs, runs, strict=True):
+                with self.measure(spec.step, spec.path, spec.phase, spec.size, spec.count,
+                                  ours=spec.ours) as record:
+                    work()
+                self.measurements.remove(record)
+                done.append(record)
+        best = []
+        for done in runs:
+            fastest = min(done, key=lambda r: r.seconds)
+            fastest.rss_peak_mib = max(r.rss_peak_mib for r in done)
+            fastest.extra["repeats"] = len(done)
+            self.measurements.append(fastest)
+            best.append(fastest)
+        return best

@@ -297,6 +297,9 @@ def plot_scaling(records: list[Measurement], path: Path, label: str) -> None:
     step_names = step_order(records)
     fig, axes = plt.subplots(len(step_names), 2, figsize=(13, 3.1 * len(step_names)), squeeze=False)
     for row, step in enumerate(step_names):
+        # one colour per path in both panels of a step
+        colors = {path: plt.get_cmap("tab10")(i % 10)
+                  for i, path in enumerate(dict.fromkeys(r.path for r in records if r.step == step))}
         for column, search in enumerate((False, True)):
             ax = axes[row][column]
             series: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
@@ -306,12 +309,12 @@ def plot_scaling(records: list[Measurement], path: Path, label: str) -> None:
             if not series:
                 ax.set_axis_off()
                 continue
-            for number, ((name, _), points) in enumerate(series.items()):
+            for (name, _), points in series.items():
                 points = sorted(points, key=lambda r: r.size)
                 ours = points[0].ours
                 ax.plot([p.size for p in points], [scaled_value(p) for p in points],
                         marker="o" if ours else "s", linestyle="-" if ours else "--",
-                        linewidth=2.2 if ours else 1.3, color=plt.get_cmap("tab10")(number % 10),
+                        linewidth=2.2 if ours else 1.3, color=colors[name],
                         label=f"{name}{' (ours)' if ours else ''}")
             ax.set_xscale("log")
             ax.set_yscale("log")

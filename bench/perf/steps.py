@@ -242,19 +242,22 @@ def _encode_with(ctx: SizeContext, name: str, first_size: bool) -> None:
     ctx.documents[name] = adapter.encode_documents(texts)  # untimed preparation, see `encoding`
     if first_size:
         model.encode_document(texts[: ctx.options.batch_size], **raw_options)  # warm-up on product text
-        # every timed query once: the search steps need all their vectors anyway
-        vectors, _ = recorder.best_of(1, step, ENCODE_QUERIES, "encode queries", ctx.size,
-                                      len(query_texts), lambda: adapter.encode_queries(query_texts),
-                                      ours=True)
-        ctx.session.query_vectors[name] = vectors
-        recorder.best_of(1, step, ENCODE_RAW_QUERIES, "encode queries", ctx.size, len(query_texts),
-                         lambda: model.encode_query(query_texts, **raw_options))
-        recorder.best_of(  # a new adapter with an empty cache directory every time
-            repeat, step, ENCODE_COLD, "encode documents", len(sample), len(sample),
-            lambda: ctx.adapter(name, cache_dir=ctx.fresh_dir("encodings")).encode_documents(sample),
-            ours=True)
-        recorder.best_of(repeat, step, ENCODE_RAW_DOCS, "encode documents", len(sample), len(sample),
-                         lambda: model.encode_document(sample, **raw_options))
+        def encode_queries() -> None:  # the search steps search with these vectors
+            ctx.session.query_vectors[name] = adapter.encode_queries(query_texts)
+
+        recorder.turn_about(repeat, [
+            (Measurement(step, ENCODE_QUERIES, "encode queries", ctx.size, len(query_texts), ours=True),
+             encode_queries),
+            (Measurement(step, ENCODE_RAW_QUERIES, "encode queries", ctx.size, len(query_texts)),
+             lambda: model.encode_query(query_texts, **raw_options)),
+        ])
+        recorder.turn_about(repeat, [
+            (Measurement(step, ENCODE_COLD, "encode documents", len(sample), len(sample), ours=True),
+             # a new adapter with an empty cache directory every time
+             lambda: ctx.adapter(name, cache_dir=ctx.fresh_dir("encodings")).encode_documents(sample)),
+            (Measurement(step, ENCODE_RAW_DOCS, "encode documents", len(sample), len(sample)),
+             lambda: model.encode_document(sample, **raw_options)),
+        ])
     with ctx.measure(step, ENCODE_CACHED, "encode documents", len(texts), ours=True):
         adapter.encode_documents(texts)
 

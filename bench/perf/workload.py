@@ -41,7 +41,7 @@ class PerfOptions:
     encode_max: int = 500
     """Documents encoded with an empty cache and raw sentence-transformers (once, at the first size)."""
     encode_repeats: int = 2
-    """Each document-encoding comparison is timed this often and the fastest kept (queries: once)."""
+    """Each encoding comparison (adapter, raw in turn) is timed this often and the fastest kept."""
     search_repeats: int = 3
     """Each search is timed this often and the fastest kept (rank-bm25 and qdrant-client: once)."""
     k: int = 100
