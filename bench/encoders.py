@@ -382,12 +382,12 @@ class EncoderRetriever(EngineRetriever):
 
     @property
     def model_tag(self) -> str:
-        return self.identity["model_sha256"]
+        # weights + max length: an index built with other truncation must not be reused
+        return encoder_fingerprint(self.identity, self.model)
 
     @functools.cached_property
     def cache(self) -> EncodingCache:
-        fingerprint = encoder_fingerprint(self.identity, self.model)
-        return EncodingCache(Path(self.settings.cache_dir) / "encodings" / fingerprint)
+        return EncodingCache(Path(self.settings.cache_dir) / "encodings" / self.model_tag)
 
     @abstractmethod
     def encode_raw_documents(self, texts: list[str]) -> list[Vector]:
