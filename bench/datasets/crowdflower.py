@@ -23,23 +23,18 @@ from bench.datasets.protocol import (
     make_document,
     query_id,
 )
-from bench.datasets.readers import check_unique, find_file, numbers, read_csv
+from bench.datasets.readers import check_unique, find_file, kaggle_steps, missing_train_csv, numbers, read_csv
 from bench.errors import BenchError
 
 NAME = "crowdflower"
 COLUMNS = ["id", "query", "product_title", "product_description", "median_relevance", "relevance_variance"]
 RELEVANT_GRADE = 2
 KAGGLE = "crowdflower-search-relevance"
-HOW_TO_GET = (
-    f"accept the rules at https://www.kaggle.com/competitions/{KAGGLE}, then "
-    f"`kaggle competitions download -c {KAGGLE} -f train.csv.zip` into that folder"
-)
+HOW_TO_GET = kaggle_steps(KAGGLE)
 
 
 def missing(directory: Path) -> str | None:
-    if find_file(directory, "train.csv") is None:
-        return f"{directory}/train.csv(.zip) not found; {HOW_TO_GET}"
-    return None
+    return missing_train_csv(directory, HOW_TO_GET)
 
 
 def product_id(title: str, description: str) -> str:

@@ -26,7 +26,7 @@ from bench.datasets.protocol import (
     query_id,
     round_half_up,
 )
-from bench.datasets.readers import check_unique, find_file, numbers, read_csv
+from bench.datasets.readers import check_unique, find_file, kaggle_steps, missing_train_csv, numbers, read_csv
 from bench.errors import BenchError
 
 NAME = "homedepot"
@@ -36,16 +36,11 @@ DESCRIPTION_COLUMNS = ["product_uid", "product_description"]
 ATTRIBUTE_COLUMNS = ["product_uid", "name", "value"]
 RELEVANT_GRADE = 4
 KAGGLE = "home-depot-product-search-relevance"
-HOW_TO_GET = (
-    f"accept the rules at https://www.kaggle.com/competitions/{KAGGLE}, then "
-    f"`kaggle competitions download -c {KAGGLE} -f train.csv.zip` into that folder"
-)
+HOW_TO_GET = kaggle_steps(KAGGLE)
 
 
 def missing(directory: Path) -> str | None:
-    if find_file(directory, "train.csv") is None:
-        return f"{directory}/train.csv(.zip) not found; {HOW_TO_GET}"
-    return None
+    return missing_train_csv(directory, HOW_TO_GET)
 
 
 def gain(relevance: float) -> int:

@@ -25,6 +25,21 @@ from bench.errors import BenchError
 SEPARATOR_NAMES = {",": "comma", "\t": "TAB", ";": "semicolon", "|": "pipe"}
 
 
+def kaggle_steps(competition: str) -> str:
+    """How to fetch a Kaggle competition's train.csv.zip (no public URL: an account is needed)."""
+    return (
+        f"accept the rules at https://www.kaggle.com/competitions/{competition}, then "
+        f"`kaggle competitions download -c {competition} -f train.csv.zip` into that folder"
+    )
+
+
+def missing_train_csv(directory: Path, how_to_get: str) -> str | None:
+    """The `missing()` of a dataset whose only required file is train.csv(.zip)."""
+    if find_file(directory, "train.csv") is None:
+        return f"{directory}/train.csv(.zip) not found; {how_to_get}"
+    return None
+
+
 def find_file(directory: Path, name: str) -> Path | None:
     """`name` or `name.zip` inside `directory`, whichever exists (plain file first)."""
     for candidate in (directory / name, directory / f"{name}.zip"):
