@@ -130,13 +130,16 @@ def default_retrievers() -> list[str]:
 
 def parse_models(values: list[str], retrievers: list[str]) -> dict[str, str]:
     """`--model X` (one model-based retriever selected) or `--model RETRIEVER=X`."""
+    from bench.train import cross_domain_models
+
+    model_based_names = {"dense", "splade", *cross_domain_models()}
     models: dict[str, str] = {}
     for value in values:
         name, sep, model = value.partition("=")
         if sep and name in registry.available():
             models[name] = model
             continue
-        model_based = [r for r in retrievers if r in {"dense", "splade"} or r.startswith("splade-f")]
+        model_based = [r for r in retrievers if r in model_based_names]
         if len(model_based) != 1:
             raise BenchError(
                 f"--model {value}: say which retriever it is for, e.g. --model splade={value}"

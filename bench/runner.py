@@ -160,9 +160,11 @@ def _write_dataset(dataset: Dataset, out: Path) -> None:
 
 
 def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
-    """What a stored run depends on: corpus, queries, k and the models asked for."""
+    """What a stored run depends on: corpus, queries, k and the models asked for it (or its components)."""
+    components = retriever_name.removeprefix("hybrid:").split("+")
+    models = {name: options.models[name] for name in components if name in options.models}
     parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
-             retriever_name, json.dumps(options.models, sort_keys=True), options.qdrant_url or "edge"]
+             retriever_name, json.dumps(models, sort_keys=True), options.qdrant_url or "edge"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -52,8 +52,10 @@ DEV_QUERIES = 200
 DEV_DISTRACTORS = 1_000
 MINE_TOP_K = 20
 NEGATIVES_PER_QUERY = 3
-HYPERPARAMETERS = ("epochs", "batch_size", "lr", "query_reg", "doc_reg", "seed", "max_pairs")
-# CPU-sized default of `run --all` (SPLADE-tiny: ~75 pairs/s at batch 32 on 2 idle cores)
+HYPERPARAMETERS = (
+    "epochs", "batch_size", "lr", "query_reg", "doc_reg", "seed", "max_pairs", "max_seq_length",
+)
+# CPU-sized default of `run --all` (measured here: 125 steps of batch 32 in ~16 min on 2 busy cores)
 CPU_DEFAULT_PAIRS = 4_000
 CPU_DEFAULT_LR = 3e-4
 
@@ -298,7 +300,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load_base(base: str | None, device: str) -> SparseEncoder:
+def load_base(base: str | None, device: str, max_seq_length: int | None = None) -> SparseEncoder:
     """The starting model: an MLM or SparseEncoder directory / hub name (safetensors only)."""
     from bench.encoders import load_sparse
 
@@ -311,6 +313,8 @@ def load_base(base: str | None, device: str) -> SparseEncoder:
             f"--base {base}: is a {type(model[-1]).__name__} model, not SPLADE (MLM head + SpladePooling); "
             "pass a masked-language model or a SPLADE SparseEncoder"
         )
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
     return model
 
 
@@ -343,8 +347,7 @@ def train(config: TrainConfig) -> Path:
         raise BenchError(f"--hard-negatives {config.hard_negatives}: choose none, bm25 or self")
     device = resolve_device(config.device)
     started = time.perf_counter()
-    model = load_base(config.base, device)  # fails fast, before any data work
-    model.max_seq_length = config.max_seq_length
+    model = load_base(config.base, device, config.max_seq_length)  # fails fast, before any data work
     splits = load_train_splits(config.datasets, config.data_dir, config.seed)
     data = build_training_data(
         splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors
@@ -364,8 +367,7 @@ def train(config: TrainConfig) -> Path:
         round_dir = staging / f"round-{round_number}"
         done = round_dir / "model"
         if is_round_done(done):
-            model = load_base(str(done), device)
-            model.max_seq_length = config.max_seq_length
+            model = load_base(str(done), device, config.max_seq_length)
             log.extend(read_json(round_dir / "log.json"))
             print(f"round {round_number}: finished before, loaded {done}")
             continue
