@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench import registry
+from bench.environment import keep_freed_memory
 from bench.errors import BenchError
 
 # Modules that add their own subcommand with `add_command(subparsers)`.
@@ -22,6 +23,7 @@ COMMAND_MODULES = ["bench.datasets.cli", "bench.train", "bench.explain", "bench.
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # silence fork warnings of HF tokenizers
+    keep_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="recompute runs that are already stored")
     run.add_argument("--device", default="cpu", help="cpu or cuda (encoders)")
     run.add_argument("--batch-size", type=int, default=32)
+    run.add_argument("--max-seq-length", type=int, default=256, metavar="N",
+                     help="tokens per text for every encoder, capped by the model's own limit (default 256)")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a model directory to run its own code (off: a benchmark must not)")
     run.add_argument("--seed", type=int, default=42)
@@ -91,7 +95,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from bench import report
     from bench.datasets import NAMES
-    from bench.runner import RunOptions, run_benchmark
+    from bench.runner import RunOptions, record_wall_time, run_benchmark
+    from bench.train import cross_domain_models, default_model_dir, ensure_default_model, is_complete
 
     if not (args.all or args.retriever or args.dataset):
         raise BenchError("say what to run: --all, or -r RETRIEVER and/or -d DATASET (`python -m bench list`)")
@@ -103,17 +108,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         k=args.k, limit_queries=args.limit_queries, seed=args.seed, out=args.out,
         data_dir=args.data_dir, qdrant_url=args.qdrant_url, models=parse_models(args.model, retrievers),
         latency_queries=args.latency_queries, force=args.force, device=args.device,
-        batch_size=args.batch_size, trust_remote_code=args.trust_remote_code,
+        batch_size=args.batch_size, max_seq_length=args.max_seq_length,
+        trust_remote_code=args.trust_remote_code,
     )
     if args.cache_dir:
         options.cache_dir = args.cache_dir
-    from bench.train import cross_domain_models, ensure_default_model
-
+    started = time.perf_counter()
+    trained = []
     for name, trained_on in cross_domain_models().items():
         if name in retrievers and name not in options.models:
+            if not is_complete(default_model_dir(name)):
+                trained.append(name)
             ensure_default_model(data_dir=args.data_dir, name=name, datasets=trained_on)
-    run_benchmark(args.dataset or NAMES, retrievers, options)
+    outcomes = run_benchmark(args.dataset or NAMES, retrievers, options)
     report.build(args.out)
+    if args.all and outcomes:
+        label = record_wall_time(args.out, outcomes, time.perf_counter() - started, trained)
+        reused = sum(o.reused for o in outcomes)
+        print(f"run --all ({label}): {len(outcomes) - reused} runs computed, {reused} reused, "
+              f"models trained first: {', '.join(trained) or 'none'}")
     return 0
 
 

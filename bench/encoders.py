@@ -378,7 +378,10 @@ class EncoderRetriever(EngineRetriever):
     @functools.cached_property
     def model(self) -> SentenceTransformer | SparseEncoder:
         load = load_sparse if self.kind == "sparse" else load_dense
-        return load(self.model_name, self.settings.device, self.settings.trust_remote_code)
+        model = load(self.model_name, self.settings.device, self.settings.trust_remote_code)
+        model.max_seq_length = min(model.max_seq_length or self.settings.max_seq_length,
+                                   self.settings.max_seq_length)
+        return model
 
     @property
     def model_tag(self) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import subprocess
@@ -29,7 +30,29 @@ def environment() -> dict[str, Any]:
         "memory_gib": _memory_gib(),
         "gpu": _gpu(),
         "git_commit": _git_commit(),
+        "malloc_tuned": MALLOC_TUNED,
     }
+
+
+MALLOC_TUNED = False
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc mallopt parameters
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc malloc to keep freed memory instead of handing it back to the kernel.
+
+    SPLADE builds a (batch, tokens, 30522) tensor per batch; by default each one is mmapped and
+    unmapped again, and refaulting those pages cost 1/3 of CPU time (measured: SPLADE-tiny
+    encoding 129 -> 216 titles/s, training likewise). Called by the CLI only: a library import
+    must not change its host process. Returns False where it does not apply (not glibc).
+    """
+    global MALLOC_TUNED
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        MALLOC_TUNED = bool(libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):
+        MALLOC_TUNED = False
+    return MALLOC_TUNED
 
 
 def _version(name: str) -> str | None:

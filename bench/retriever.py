@@ -42,6 +42,9 @@ class Settings:
     engine: Engine | None = None
     model: str | None = None
     batch_size: int = 32
+    # Tokens per text for every encoder (at most the model's own limit), so all models read the
+    # same text: 256 is all-MiniLM's limit and covers titles; long descriptions are cut.
+    max_seq_length: int = 256
     device: str = "cpu"
     trust_remote_code: bool = False
     options: dict[str, Any] = field(default_factory=dict)

@@ -46,18 +46,28 @@ class RunOptions:
     force: bool = False
     device: str = "cpu"
     batch_size: int = 32
+    max_seq_length: int = 256
     trust_remote_code: bool = False
 
 
-def run_benchmark(dataset_names: list[str], retriever_names: list[str], options: RunOptions) -> list[Path]:
-    """Run every retriever on every present dataset; return the run files written or reused."""
+@dataclass
+class Outcome:
+    """One (dataset, retriever) pair of a benchmark run."""
+
+    path: Path  # the run's JSON
+    reused: bool  # a stored run with the same key was kept
+    index_cached: bool = False  # the index (and so the encodings) came from the cache
+
+
+def run_benchmark(dataset_names: list[str], retriever_names: list[str], options: RunOptions) -> list[Outcome]:
+    """Run every retriever on every present dataset; say for each pair what was computed."""
     from bench.datasets import load, missing
 
     for name in retriever_names:
         registry.load_class(name)  # fail fast on an unknown name, before any work
     write_json(Path(options.out) / "environment.json", environment())
     engine = open_engine(options.qdrant_url, options.cache_dir)
-    written: list[Path] = []
+    written: list[Outcome] = []
     try:
         for dataset_name in dataset_names:
             reason = missing(dataset_name, options.data_dir)
@@ -75,19 +85,14 @@ def run_benchmark(dataset_names: list[str], retriever_names: list[str], options:
     return written
 
 
-def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions) -> Path:
+def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions) -> Outcome:
     meta_path = run_path(options.out, dataset.name, retriever_name, ".json")
     key = _run_key(dataset, retriever_name, options)
     if not options.force and meta_path.is_file() and _stored_key(meta_path) == key:
         print(f"  {retriever_name:<22} done before (same data, k and model): reused {meta_path}")
-        return meta_path
+        return Outcome(meta_path, reused=True)
 
-    settings = Settings(
-        cache_dir=options.cache_dir, engine=engine, model=options.models.get(retriever_name),
-        batch_size=options.batch_size, device=options.device, trust_remote_code=options.trust_remote_code,
-        options={"models": dict(options.models)},  # a hybrid's components take their --model too
-    )
-    retriever = registry.create(retriever_name, settings)
+    retriever = registry.create(retriever_name, _settings(retriever_name, options, engine))
     started = time.perf_counter()
     retriever.index(dataset.corpus)
     index_seconds = time.perf_counter() - started
@@ -126,7 +131,33 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
         f" · search {meta['qps']:8.1f} q/s · p50 {meta['latency_ms_p50']:.2f} ms"
         f" · p95 {meta['latency_ms_p95']:.2f} ms"
     )
-    return meta_path
+    return Outcome(meta_path, reused=False, index_cached=index_cached)
+
+
+def record_wall_time(out: Path, outcomes: list[Outcome], seconds: float, trained: list[str]) -> str:
+    """Keep the wall time of a whole `run --all` in `out/run_timings.json`, labelled by what it did.
+
+    cold: nothing reused (no stored run, no cached index); warm: every run reused; else mixed.
+    `python -m bench perf` reports the last cold and warm ones against the targets.
+    """
+    if all(o.reused for o in outcomes):
+        label = "warm"
+    elif not any(o.reused or o.index_cached for o in outcomes):
+        label = "cold"
+    else:
+        label = "mixed"
+    path = Path(out) / "run_timings.json"
+    timings = read_json(path) if path.is_file() else {}
+    timings[label] = {
+        "seconds": round(seconds, 1),
+        "runs": len(outcomes),
+        "reused": sum(o.reused for o in outcomes),
+        "models_trained": trained,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": {k: v for k, v in environment().items() if k in ("cpu", "gpu", "malloc_tuned")},
+    }
+    write_json(path, timings)
+    return label
 
 
 def _latencies(retriever: Retriever, queries: dict[str, str], options: RunOptions) -> list[float]:
@@ -159,12 +190,30 @@ def _write_dataset(dataset: Dataset, out: Path) -> None:
     })
 
 
+def _settings(retriever_name: str, options: RunOptions, engine: Engine | None) -> Settings:
+    return Settings(
+        cache_dir=options.cache_dir, engine=engine, model=options.models.get(retriever_name),
+        batch_size=options.batch_size, max_seq_length=options.max_seq_length, device=options.device,
+        trust_remote_code=options.trust_remote_code,
+        options={"models": dict(options.models)},  # a hybrid's components take their --model too
+    )
+
+
 def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
-    """What a stored run depends on: corpus, queries, k and the models asked for it (or its components)."""
-    components = retriever_name.removeprefix("hybrid:").split("+")
-    models = {name: options.models[name] for name in components if name in options.models}
+    """What a stored run depends on: corpus, queries, k, text length and the weights of its models.
+
+    Hashing the weights (not just the model's name) means a model retrained in place is
+    benchmarked again instead of being reused.
+    """
+    weights = {}
+    for name in retriever_name.removeprefix("hybrid:").split("+"):
+        component = registry.create(name, _settings(name, options, None))  # lazy: loads no model
+        identity = getattr(component, "identity", None)
+        if isinstance(identity, dict):
+            weights[name] = identity.get("model_sha256")
     parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
-             retriever_name, json.dumps(models, sort_keys=True), options.qdrant_url or "edge"]
+             str(options.max_seq_length), retriever_name, json.dumps(weights, sort_keys=True),
+             options.qdrant_url or "edge"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

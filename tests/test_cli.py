@@ -122,3 +122,29 @@ def test_bad_names_get_one_line_errors(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_model_retrained_in_place_is_benchmarked_again(tmp_path: Path) -> None:
+    """A stored run is reused only for the same weights, not merely the same model path."""
+    from safetensors.torch import load_file, save_file
+
+    from bench.datasets import load
+    from bench.encoders import load_sparse
+    from bench.runner import RunOptions, _run_key
+
+    model_dir = tmp_path / "splade-shop"
+    load_sparse(None).save(str(model_dir))
+    dataset = load("homedepot", limit_queries=20)
+    options = RunOptions(models={"splade": str(model_dir)}, cache_dir=tmp_path / "cache")
+    before = {name: _run_key(dataset, name, options) for name in ("splade", "hybrid:splade+dense", "bm25")}
+
+    weights_file = next(model_dir.glob("*.safetensors"))
+    weights = load_file(weights_file)
+    name = next(iter(weights))
+    weights[name] = weights[name] + 0.01  # "retrained": same path, other weights
+    save_file(weights, str(weights_file), metadata={"format": "pt"})
+    after = {name: _run_key(dataset, name, options) for name in before}
+
+    assert after["splade"] != before["splade"]
+    assert after["hybrid:splade+dense"] != before["hybrid:splade+dense"]
+    assert after["bm25"] == before["bm25"]

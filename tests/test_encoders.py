@@ -141,6 +141,24 @@ def test_corrupt_shard_is_detected_and_reencoded(minilm, titles, tmp_path, damag
     assert healed.encoded == 0
 
 
+def test_every_encoder_reads_the_same_text_length(tmp_path):
+    """`Settings.max_seq_length` caps each model (never above its own limit) and keys its cache."""
+    from bench.datasets import load
+    from bench.retriever import Settings
+    from retrievers.dense import Dense
+    from retrievers.splade import Splade
+
+    short = Splade(Settings(cache_dir=tmp_path, max_seq_length=16))
+    default = Splade(Settings(cache_dir=tmp_path))
+    assert (short.model.max_seq_length, default.model.max_seq_length) == (16, 256)
+    assert Dense(Settings(cache_dir=tmp_path, max_seq_length=1000)).model.max_seq_length == 256
+    assert short.model_tag != default.model_tag  # other text, other cache and index
+
+    corpus = load("crowdflower", limit_queries=5).corpus
+    description = max((doc.contents for doc in corpus.values()), key=len)
+    assert short.encode_raw_documents([description]) != default.encode_raw_documents([description])
+
+
 def test_identity_is_the_weights_hash():
     identity = model_identity(None, "sparse")
     weights = Path(identity["model_path"]) / "model.safetensors"

@@ -59,6 +59,8 @@ def test_training_writes_a_loadable_model_whose_weights_changed(trained: Path) -
     model = SparseEncoder(str(trained), device="cpu")
     embedding = model.encode_query(["cordless drill"], convert_to_sparse_tensor=True)
     assert embedding.coalesce()._nnz() > 0
+    # trained on 64-token texts, saved with the base's own limit: the benchmark sets the length
+    assert model.max_seq_length == SparseEncoder(str(default_model_dir("sparse"))).max_seq_length == 512
 
 
 @pytest.mark.slow
