@@ -302,7 +302,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load_base(base: str | None, device: str, max_seq_length: int | None = None) -> SparseEncoder:
+def load_base(base: str | None, device: str) -> SparseEncoder:
     """The starting model: an MLM or SparseEncoder directory / hub name (safetensors only)."""
     from bench.encoders import load_sparse
 
@@ -315,8 +315,6 @@ def load_base(base: str | None, device: str, max_seq_length: int | None = None) 
             f"--base {base}: is a {type(model[-1]).__name__} model, not SPLADE (MLM head + SpladePooling); "
             "pass a masked-language model or a SPLADE SparseEncoder"
         )
-    if max_seq_length:
-        model.max_seq_length = max_seq_length
     return model
 
 
@@ -353,7 +351,6 @@ def train(config: TrainConfig) -> Path:
     # Short training texts are a speed choice: the saved model keeps the base's own limit and
     # the benchmark decides how much text every encoder reads.
     saved_length = model.max_seq_length
-    model.max_seq_length = config.max_seq_length
     splits = load_train_splits(config.datasets, config.data_dir, config.seed)
     data = build_training_data(
         splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors
@@ -373,7 +370,7 @@ def train(config: TrainConfig) -> Path:
         round_dir = staging / f"round-{round_number}"
         done = round_dir / "model"
         if is_round_done(done):
-            model = load_base(str(done), device, config.max_seq_length)
+            model = load_base(str(done), device)
             log.extend(read_json(round_dir / "log.json"))
             print(f"round {round_number}: finished before, loaded {done}")
             continue
@@ -382,6 +379,7 @@ def train(config: TrainConfig) -> Path:
         rows = with_negatives(data.rows, negatives) if negatives else data.rows
         if not rows:
             raise BenchError("hard-negative mining found no negatives; use --hard-negatives none")
+        model.max_seq_length = config.max_seq_length
         args = training_arguments(config, round_dir / "checkpoints", len(rows), device)
         trainer = SparseEncoderTrainer(
             model=model, args=args, train_dataset=to_hf_dataset(rows),
@@ -513,7 +511,7 @@ def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL
     config.resume = partial_dir(output).exists()
     print(f"{output} is missing: training it first on the train splits of {', '.join(names)} "
           f"({CPU_DEFAULT_PAIRS} pairs, batch {CPU_DEFAULT_BATCH_SIZE}, 1 epoch; "
-          "about 5 minutes on 2 CPU cores)")
+          "about 7 minutes on 2 CPU cores)")
     return train(config)
 
 

@@ -159,16 +159,15 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
 
     for label, goal_s in (("cold", 600), ("warm", 60)):
         timing = stored.get(label)
+        value, met = None, None
+        detail = f"no {label} `python -m bench run --all` recorded in run_timings.json yet"
         if timing:
+            value, met = timing["seconds"], timing["seconds"] <= goal_s
             trained = ", ".join(timing.get("models_trained") or []) or "none"
             detail = (f"last {label} `python -m bench run --all`: {timing['runs']} runs "
                       f"({timing['reused']} reused), models trained first: {trained}, "
                       f"finished {timing['finished_at']}")
-            found.append(Target(f"`run --all` {label}", f"<= {goal_s // 60} min on 2 cores",
-                                timing["seconds"], timing["seconds"] <= goal_s, detail))
-        else:
-            found.append(Target(f"`run --all` {label}", f"<= {goal_s // 60} min on 2 cores", None, None,
-                                f"no {label} `python -m bench run --all` recorded in run_timings.json yet"))
+        found.append(Target(f"`run --all` {label}", f"<= {goal_s // 60} min on 2 cores", value, met, detail))
     return found
 
 
