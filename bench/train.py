@@ -315,7 +315,9 @@ def load_base(base: str | None, device: str) -> SparseEncoder:
             f"--base {base}: is a {type(model[-1]).__name__} model, not SPLADE (MLM head + SpladePooling); "
             "pass a masked-language model or a SPLADE SparseEncoder"
         )
-    return model
+    from bench.splade_pooling import use_max_first_pooling
+
+    return use_max_first_pooling(model)  # same gradients, 1.35x faster steps; saves as stock
 
 
 # ---------------------------------------------------------------- training
