@@ -119,15 +119,15 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
         ))
 
     engine = _at_largest(records, "bm25", steps.BM25_ENGINE, "search")
-    for path in (steps.BM25_OKAPI, steps.BM25_RANK):
-        rank = _at_largest(records, "bm25", path, "search")
-        if engine and rank:
-            ratio = rank.ms_per_item / engine.ms_per_item
-            found.append(Target(
-                f"bm25 in the engine vs {path} (queries/s, largest corpus)", ">= 100x faster",
-                round(ratio, 1), ratio >= 100,
-                f"{engine.per_second:,.0f} vs {rank.per_second:,.1f} queries/s at {engine.size:,} docs",
-            ))
+    # the target names rank-bm25 as users run it; bm25-rank (our postings adapter) stays in the table
+    stock = _at_largest(records, "bm25", steps.BM25_OKAPI, "search")
+    if engine and stock:
+        ratio = stock.ms_per_item / engine.ms_per_item
+        found.append(Target(
+            f"bm25 in the engine vs {steps.BM25_OKAPI} (queries/s, largest corpus)", ">= 100x faster",
+            round(ratio, 1), ratio >= 100,
+            f"{engine.per_second:,.0f} vs {stock.per_second:,.1f} queries/s at {engine.size:,} docs",
+        ))
     bm25s_runs = [record for path in (steps.BM25S, steps.BM25S_THREADS)
                   if (record := _at_largest(records, "bm25", path, "search"))]
     if engine and bm25s_runs:
