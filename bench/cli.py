@@ -96,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench import report
     from bench.datasets import NAMES
     from bench.runner import RunOptions, record_wall_time, run_benchmark
-    from bench.train import cross_domain_models, default_model_dir, ensure_default_model, is_complete
+    from bench.train import cross_domain_models, ensure_default_model
 
     if not (args.all or args.retriever or args.dataset):
         raise BenchError("say what to run: --all, or -r RETRIEVER and/or -d DATASET (`python -m bench list`)")
@@ -114,12 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.cache_dir:
         options.cache_dir = args.cache_dir
     started = time.perf_counter()
-    trained = []
+    trained = []  # fine-tuned models this run had to train first
     for name, trained_on in cross_domain_models().items():
-        if name in retrievers and name not in options.models:
-            if not is_complete(default_model_dir(name)):
-                trained.append(name)
-            ensure_default_model(data_dir=args.data_dir, name=name, datasets=trained_on)
+        wanted = name in retrievers and name not in options.models
+        if wanted and ensure_default_model(data_dir=args.data_dir, name=name, datasets=trained_on):
+            trained.append(name)
     outcomes = run_benchmark(args.dataset or NAMES, retrievers, options)
     report.build(args.out)
     if args.all and outcomes:

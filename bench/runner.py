@@ -154,7 +154,9 @@ def record_wall_time(out: Path, outcomes: list[Outcome], seconds: float, trained
         "reused": sum(o.reused for o in outcomes),
         "models_trained": trained,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": {k: v for k, v in environment().items() if k in ("cpu", "gpu", "malloc_tuned")},
+        # as run_benchmark recorded it at the start of this run (no second git / GPU probe)
+        "environment": {k: v for k, v in read_json(Path(out) / "environment.json").items()
+                        if k in ("cpu", "gpu", "malloc_tuned")},
     }
     write_json(path, timings)
     return label

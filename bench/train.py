@@ -499,15 +499,15 @@ def cpu_default_config(names: list[str], output: Path, data_dir: Path | None = N
 
 
 def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME,
-                         datasets: list[str] | None = None) -> Path:
-    """The model `splade-finetuned` benchmarks; trained first (CPU-sized, a few minutes) if missing.
+                         datasets: list[str] | None = None) -> bool:
+    """Train the model `splade-finetuned` benchmarks (CPU-sized, minutes) if missing; True if it did.
 
     Default: one multi-domain model on the train splits of all present datasets, so the
     leaderboard has one fine-tuned row that saw every shop (and none of their test queries).
     """
     output = default_model_dir(name)
     if is_complete(output):
-        return output
+        return False
     names = datasets or present_datasets(data_dir)
     if not names:
         raise BenchError("no dataset is present; `python -m bench list` shows what is missing")
@@ -516,7 +516,8 @@ def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL
     print(f"{output} is missing: training it first on the train splits of {', '.join(names)} "
           f"({CPU_DEFAULT_PAIRS} pairs, batch {CPU_DEFAULT_BATCH_SIZE}, 1 epoch; "
           "about 6 minutes on 2 CPU cores)")
-    return train(config)
+    train(config)
+    return True
 
 
 def cross_domain_models() -> dict[str, list[str]]:
