@@ -19,7 +19,7 @@ Qrels = dict[str, dict[str, int]]
 """Graded judgments: query_id -> doc_id -> integer gain (0 = irrelevant)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million products take 100 MB less
 class Document:
     """A product. `title` and `text` are what retrievers index; `fields` keeps the rest."""
 

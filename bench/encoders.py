@@ -11,6 +11,7 @@ Models load from `*.safetensors` only and never run remote code unless asked
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -245,8 +246,8 @@ class EncodingCache:
     """Encodings of one encoder on disk: `<dir>/<kind>/<sha256 of the file>.npz` shards.
 
     A shard is named by the hash of its bytes, so a truncated or altered file is detected
-    on load, deleted, and its texts are encoded again. Shards are written atomically and
-    never modified, so concurrent runs can share a cache.
+    on load, deleted with one line saying so, and its texts are encoded again. Shards are
+    written atomically and never modified, so concurrent runs can share a cache.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -280,17 +281,18 @@ class EncodingCache:
         return path
 
     def _read(self, shard: Path) -> dict[str, np.ndarray] | None:
-        data = shard.read_bytes()
         try:
+            data = shard.read_bytes()
             if hashlib.sha256(data).hexdigest()[:32] != shard.stem:
-                raise ValueError("hash mismatch")
+                raise ValueError("its checksum does not match its name")
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
             arrays["keys"] = arrays["keys"].astype(str)
             return arrays
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile):
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
             shard.unlink(missing_ok=True)  # its texts are simply encoded again
             self.dropped.append(shard)
+            tqdm.write(f"encodings: dropped damaged shard {shard} ({err}); its texts are encoded again")
             return None
 
 
@@ -321,11 +323,14 @@ def encode_cached(
     shard_size: int = 4096,
     step: int = 256,
     desc: str = "encoding",
+    checkpoint_seconds: float = 20.0,
 ) -> list[Vector]:
     """Vectors for `texts` (same order); only texts missing from `cache` go through `encode_fn`.
 
-    Missing texts are encoded longest first, so each batch pads to similar lengths, and are
-    saved every `shard_size` texts, so an interrupted run keeps what it finished.
+    Missing texts are encoded longest first, so each batch pads to similar lengths. They are
+    saved every `shard_size` texts or `checkpoint_seconds`, whichever comes first, and once
+    more when the loop is interrupted (Ctrl-C, SIGTERM, an error), so a rerun resumes with
+    everything finished; a SIGKILL loses at most `checkpoint_seconds` of work.
     """
     keys = [text_key(t) for t in texts]
     found = cache.get(kind, keys)
@@ -333,24 +338,42 @@ def encode_cached(
     for key, text in zip(keys, texts, strict=True):
         if key not in found:
             missing.setdefault(key, text)
-    if missing:
-        started = time.perf_counter()
-        order = sorted(missing, key=lambda k: -len(missing[k]))
+    if not missing:
+        return [found[key] for key in keys]
+    cached = len(set(keys)) - len(missing)
+    if cached:
+        tqdm.write(f"{desc}: {cached} of {cached + len(missing)} texts already cached, "
+                   f"encoding the other {len(missing)}")
+    started = saved_at = time.perf_counter()
+    order = sorted(missing, key=lambda k: -len(missing[k]))
+    pending: list[str] = []  # encoded (in `found`), not yet saved
+
+    def save() -> None:
+        nonlocal saved_at
+        if pending:
+            cache.put(kind, pending, [found[k] for k in pending])
+            pending.clear()
+        saved_at = time.perf_counter()
+
+    try:
         with tqdm(total=len(order), desc=desc, unit="text", leave=False) as bar:
-            for shard_start in range(0, len(order), shard_size):
-                shard_keys = order[shard_start : shard_start + shard_size]
-                shard_vectors: list[Vector] = []
-                for start in range(0, len(shard_keys), step):
-                    batch = [missing[k] for k in shard_keys[start : start + step]]
-                    shard_vectors.extend(encode_fn(batch))
-                    bar.update(len(batch))
-                cache.put(kind, shard_keys, shard_vectors)
-                found.update(zip(shard_keys, shard_vectors, strict=True))
-        seconds = time.perf_counter() - started
-        tqdm.write(
-            f"{desc}: encoded {len(missing)} texts in {seconds:.1f}s ({len(missing) / seconds:.0f}/s), "
-            f"{len(set(keys)) - len(missing)} were cached"
-        )
+            for start in range(0, len(order), step):
+                batch_keys = order[start : start + step]
+                found.update(zip(batch_keys, encode_fn([missing[k] for k in batch_keys]), strict=True))
+                pending.extend(batch_keys)
+                bar.update(len(batch_keys))
+                if len(pending) >= shard_size or time.perf_counter() - saved_at >= checkpoint_seconds:
+                    save()
+        save()
+    except BaseException:
+        with contextlib.suppress(OSError, BenchError):  # e.g. the disk is full: nothing more to keep
+            save()
+        raise
+    seconds = time.perf_counter() - started
+    tqdm.write(
+        f"{desc}: encoded {len(missing)} texts in {seconds:.1f}s ({len(missing) / seconds:.0f}/s), "
+        f"{cached} were cached"
+    )
     return [found[key] for key in keys]
 
 

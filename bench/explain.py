@@ -18,13 +18,15 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.cli import add_common_options, parse_models
-from bench.data import Dataset
+from bench.checks import at_least, non_empty_text
+from bench.data import Dataset, Run
 from bench.errors import BenchError
 from bench.io import read_json, write_text
 from bench.metrics import per_query
-from bench.results import dataset_dir, read_trec_qrels, read_trec_run, run_path, run_stem
+from bench.options import add_common_options, parse_models
+from bench.results import UnverifiedRun, dataset_dir, load_verified_run, read_trec_qrels, run_path, run_stem
 from bench.retriever import Retriever, Settings, default_cache_dir
+from bench.tables import markdown_table
 
 TITLE_WIDTH = 48
 
@@ -35,7 +37,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-d", "--dataset", required=True, metavar="NAME")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--query", metavar="TEXT", help="any query text")
+    what.add_argument("--query", type=non_empty_text, metavar="TEXT", help="any query text")
     what.add_argument("--query-id", metavar="ID", help="a test query of the dataset (grades shown)")
     what.add_argument("--runs", nargs=2, metavar=("A", "B"), help="compare two stored runs per query")
     parser.add_argument(
@@ -46,12 +48,13 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="one or two retrievers (query mode)",
     )
-    parser.add_argument("--k", type=int, default=10, help="products per retriever (default 10)")
-    parser.add_argument("--top", type=int, default=15, help="queries listed each way (runs mode, default 15)")
-    parser.add_argument("--terms", type=int, default=20, help="expansion terms shown (default 20)")
+    parser.add_argument("--k", type=at_least(1), default=10, help="products per retriever (default 10)")
+    parser.add_argument("--top", type=at_least(1), default=15,
+                        help="queries listed each way (runs mode, default 15)")
+    parser.add_argument("--terms", type=at_least(1), default=20, help="expansion terms shown (default 20)")
     parser.add_argument(
         "--limit-queries",
-        type=int,
+        type=at_least(1),
         metavar="N",
         help="the same query sample as `run --limit-queries N` (query mode)",
     )
@@ -65,7 +68,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.runs:
         report = compare_runs(args.out, args.dataset, *args.runs, top=args.top, data_dir=args.data_dir)
         path = (
-            dataset_dir(args.out, args.dataset)
+            dataset_dir(args.out, stored_name(args.dataset, args.data_dir))
             / "explain"
             / f"{run_stem(args.runs[0])}_vs_{run_stem(args.runs[1])}.md"
         )
@@ -183,29 +186,19 @@ def grade_label(grades: dict[str, int], doc_id: str) -> str:
     return str(grades[doc_id]) if doc_id in grades else "-"
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table padded into aligned columns, so it also reads well in a terminal."""
-    cells = [[cell.replace("|", "/") for cell in row] for row in [header, *rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
-
-    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
-
-
 # ------------------------------------------------------------------ runs mode
 
 
 def compare_runs(out: Path, dataset: str, a: str, b: str, top: int = 15, data_dir: Path | None = None) -> str:
     """Markdown: per-query nDCG@10 of stored runs `a` and `b`, largest differences first."""
-    folder = dataset_dir(out, dataset)
+    name = stored_name(dataset, data_dir)
+    folder = dataset_dir(out, name)
     qrels = read_trec_qrels(folder / "qrels.trec")
     meta_path = folder / "dataset.json"
     if not meta_path.is_file():
         raise BenchError(f"{meta_path} not found; run `python -m bench run -d {dataset}` first")
     relevant_grade = int(read_json(meta_path)["relevant_grade"])
-    run_a, run_b = (read_trec_run(run_path(out, dataset, name)) for name in (a, b))
+    run_a, run_b = (stored_run(out, name, retriever) for retriever in (a, b))
     scores_a = per_query(qrels, run_a, relevant_grade, "ndcg@10")
     scores_b = per_query(qrels, run_b, relevant_grade, "ndcg@10")
     texts = query_texts(dataset, data_dir)
@@ -242,6 +235,22 @@ def compare_runs(out: Path, dataset: str, a: str, b: str, top: int = 15, data_di
         ]
         lines += [markdown_table(["query", "text", a, b, "Δ (b - a)"], rows) if rows else "(none)", ""]
     return "\n".join(lines)
+
+
+def stored_name(dataset: str, data_dir: Path | None) -> str:
+    """The results folder name of `-d NAME` or `-d ./path` (what `run` wrote it under)."""
+    from bench.datasets import resolve
+
+    return resolve(dataset, data_dir).name
+
+
+def stored_run(out: Path, dataset: str, retriever: str) -> Run:
+    """A stored full-protocol run, only if its file matches the sha256 in its sidecar."""
+    try:
+        return load_verified_run(run_path(out, dataset, retriever, ".json"))[1]
+    except UnverifiedRun as why:
+        raise BenchError(f"explain --runs {retriever}: {why}; run `python -m bench run -r {retriever} "
+                         f"-d {dataset}` first") from None
 
 
 def query_texts(dataset: str, data_dir: Path | None) -> dict[str, str]:

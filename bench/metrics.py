@@ -8,15 +8,18 @@
 {'bm25': {}, 'splade': {'bm25': 0.0004}}   # splade beats bm25, Holm-corrected p = 0.0004
 
 Protocol (what the leaderboard states):
-- nDCG@10 uses the graded gains (Järvelin & Kekäläinen: gain / log2(rank + 1), no 2^gain - 1).
-  MRR, Recall, MAP and Precision are binary: a product counts as relevant when its gain is
-  at least the dataset's `relevant_grade` (ranx's `-lN` metric suffix).
+- nDCG@10 uses the graded gains (Järvelin & Kekäläinen: gain / log2(rank + 1), no 2^gain - 1),
+  as trec_eval's ndcg_cut.10 does. MRR, Recall, MAP and Precision are binary: a product counts
+  as relevant when its gain is at least the dataset's `relevant_grade` (ranx's `-lN` metric
+  suffix, trec_eval's `-l N`).
 - The evaluated queries are the qrels queries with at least one relevant product. A query
   with none cannot be answered by any system: it would add 0 to every score and nothing to a test.
 - A query the run returns nothing for, or does not contain, scores 0 on every metric
   (ranx cannot score an empty ranking, so it never sees those queries). Run queries that
   are not in the qrels are ignored.
-- Ties in a run's scores are broken by doc id, as `bench.results.write_trec_run` orders them.
+- Ties follow trec_eval: a run is ranked by its scores at the written precision, descending,
+  then by doc id descending (`bench.results.ranked`), as the run file is written; so the scores
+  here equal trec_eval's on the run files (tests/test_interop.py checks it with pytrec_eval).
 - Significance: two-sided paired Student's t-test over the evaluated queries (ranx's test,
   scipy's ttest_rel), alpha 0.05. With several systems every pair is tested, so the p-values
   of one metric are Holm-corrected over all pairs (family-wise error <= alpha per metric).
@@ -31,6 +34,7 @@ from typing import Any
 
 from bench.data import Qrels, Run
 from bench.errors import BenchError
+from bench.results import ranked
 
 METRICS = ["ndcg@10", "mrr@10", "recall@10", "recall@100", "map@100", "precision@10"]
 PRIMARY = "ndcg@10"
@@ -170,9 +174,9 @@ def holm(p_values: list[float]) -> list[float]:
 
 
 def _rank_scores(scores: dict[str, float]) -> dict[str, float]:
-    """Strictly decreasing scores in (-score, doc id) order: ranx orders tied scores arbitrarily."""
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return {str(doc_id): float(len(ranked) - rank) for rank, (doc_id, _) in enumerate(ranked)}
+    """Strictly decreasing scores in the tie convention's order: ranx orders tied scores arbitrarily."""
+    order = ranked(scores)
+    return {str(doc_id): float(len(order) - rank) for rank, (doc_id, _) in enumerate(order)}
 
 
 def _mean(scores: dict[str, float]) -> float:

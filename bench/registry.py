@@ -22,11 +22,13 @@ BUILTIN = {
     "dense": "retrievers.dense:Dense",
     "splade": "retrievers.splade:Splade",
     "splade-finetuned": "retrievers.splade_finetuned:SpladeFinetuned",
+    # Inference-free SPLADE (models/splade-doc): documents encoded, queries a tokenizer lookup.
+    "splade-doc": "retrievers.splade_doc:SpladeDoc",
     # Single-domain fine-tuned models, for the cross-domain matrix (models/<name>).
     "splade-ft-homedepot": "retrievers.splade_finetuned:SpladeFinetuned",
     "splade-ft-crowdflower": "retrievers.splade_finetuned:SpladeFinetuned",
 }
-HYBRIDS = ["hybrid:splade+dense", "hybrid:bm25+dense"]
+HYBRIDS = ["hybrid:splade+dense", "hybrid:bm25+dense", "hybrid:bm25+splade-finetuned"]
 ENTRY_POINT_GROUP = "bench.retrievers"
 
 

@@ -2,12 +2,17 @@
 
 >>> build(Path("results"))   # also `python -m bench leaderboard`
 [PosixPath('results/leaderboard.md'), PosixPath('results/leaderboard.csv'), ...]
+>>> build(Path("merged"), sources=[Path("laptop"), Path("gpu-box")])   # several machines, one page
 
-Reads every results/<dataset>/ (dataset.json, qrels.trec, runs/<stem>.trec + .json) and
-writes leaderboard.md, leaderboard.csv, leaderboard.json and plots/*.png. Everything is
-computed before the first file is written, and each file is written atomically, so broken
-input raises BenchError and leaves the previous leaderboard as it was. The same inputs give
-byte-identical md/csv/json: no timestamps except those stored in the runs.
+Every folder holding a dataset.json (`results/<dataset>/`, and `results/<dataset>/variants/<v>/`
+for quick runs) is one independent table: its runs are scored and significance-tested against
+each other only, on that folder's own queries, and every row says how many queries it was
+scored on. The main tables hold full-protocol runs; variants get their own section. A run is
+read only if its file matches the sha256 in its sidecar (else it is skipped with one line).
+
+Writes leaderboard.md, .csv, .json, .tex (booktabs), index.html (one self-contained page) and
+plots/*.png. Everything is computed before the first file is written, each file is written
+atomically, and the same inputs give byte-identical files (no timestamps but the runs' own).
 """
 
 from __future__ import annotations
@@ -22,20 +27,30 @@ from typing import Any
 
 from bench.data import Qrels, Run
 from bench.errors import BenchError
-from bench.explain import markdown_table
 from bench.io import atomic_path, read_json
 from bench.metrics import ALPHA, LABELS, METRICS, PRIMARY, TEST_NAME, compare
-from bench.results import read_trec_qrels, read_trec_run
+from bench.page import Section, render
+from bench.results import UnverifiedRun, load_verified_run, read_trec_qrels, result_dirs
+from bench.tables import Cell, latex_escape, latex_table, markdown_table
 
 BASELINE = "bm25"
+FORMATS = ("md", "csv", "json", "latex", "html")
 PLOT_NAMES = ("ndcg_at_10.png", "quality_vs_latency.png")
 TIMING_COLUMNS = [
     "latency_ms_p50", "latency_ms_p95", "qps", "search_seconds", "index_seconds", "index_cached",
     "docs_per_second",
 ]
 INFO_COLUMNS = ["active_dims_query", "active_dims_doc", "model", "model_sha256", "trained_on"]
-CSV_COLUMNS = ["dataset", "retriever", *METRICS, "queries_evaluated", "k", "engine", *TIMING_COLUMNS,
-               *INFO_COLUMNS]
+CSV_COLUMNS = ["dataset", "variant", "retriever", *METRICS, "queries_evaluated", "k", "engine",
+               *TIMING_COLUMNS, *INFO_COLUMNS, "machine", "source", "run_sha256"]
+METRIC_NOTES = {
+    "ndcg@10": "graded gains, gain / log2(rank + 1), top 10",
+    "mrr@10": "1 / rank of the first relevant product in the top 10",
+    "recall@10": "share of the relevant products found in the top 10",
+    "recall@100": "share of the relevant products found in the top 100",
+    "map@100": "mean average precision over the top 100",
+    "precision@10": "share of relevant products in the top 10",
+}
 
 # nDCG@10 published by Qdrant, "Fine-Tuning Sparse Embeddings for E-Commerce Search", parts 3 and 4
 # (10k products / 2k test queries per dataset; a (low, high) pair where the articles give two figures).
@@ -56,22 +71,51 @@ class StoredRun:
     retriever: str
     meta: dict[str, Any]
     run: Run
+    path: Path  # its run file, as read
+    source: Path  # the results folder it was read from
+    environment: dict[str, Any] | None  # the machine and versions it ran with
+    machine: str = ""  # "M1", "M2", ... once the leaderboard has numbered the environments
+
+    @property
+    def sha256(self) -> str:
+        return str(self.meta["run_sha256"])
 
 
 @dataclass
-class DatasetResults:
+class ResultTable:
+    """One results folder: a dataset's full-protocol runs, or one variant of it (own queries)."""
+
     name: str
+    variant: str | None
+    key: str  # the folder relative to its results folder: "esci", "esci/variants/q200-seed42-k100"
     meta: dict[str, Any]
     qrels: Qrels
+    source: Path  # the results folder it was read from
     runs: list[StoredRun] = field(default_factory=list)
     significance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.variant is None else f"{self.name} · {self.variant}"
+
+    @property
+    def anchor(self) -> str:
+        return self.key.replace("/variants/", "--").replace("/", "-")
 
     @property
     def relevant_grade(self) -> int:
         return int(self.meta["relevant_grade"])
 
+    @property
+    def queries(self) -> int:
+        """Queries every row of this table was scored on (those with a relevant product)."""
+        return int(self.significance["queries"])
+
     def has(self, retriever: str) -> bool:
         return any(r.retriever == retriever for r in self.runs)
+
+    def get(self, retriever: str) -> StoredRun | None:
+        return next((r for r in self.runs if r.retriever == retriever), None)
 
     def score(self, retriever: str, metric: str = PRIMARY) -> float:
         return self.significance["metrics"][metric]["scores"][retriever]
@@ -80,66 +124,160 @@ class DatasetResults:
         """Runs by nDCG@10, best first (ties by name)."""
         return sorted(self.runs, key=lambda r: (-self.score(r.retriever), r.retriever))
 
+    def machines(self) -> list[str]:
+        return sorted({r.machine for r in self.runs})
 
-def build(results_dir: Path) -> list[Path]:
-    """Rebuild leaderboard.{md,csv,json} and plots/*.png in `results_dir`; return their paths."""
-    results_dir = Path(results_dir)
-    datasets = load_results(results_dir)
-    if not any(ds.runs for ds in datasets):
-        raise BenchError(f"no finished runs in {results_dir}/*/runs/; run `python -m bench run` first")
-    datasets = [ds for ds in datasets if ds.runs]
-    for ds in datasets:
-        ds.significance = compare(ds.qrels, {r.retriever: r.run for r in ds.runs}, ds.relevant_grade)
-    env_path = results_dir / "environment.json"
-    environment = _read_json(env_path) if env_path.is_file() else None
-    letters = system_letters(datasets)
 
-    outputs: dict[Path, bytes] = {
-        results_dir / "leaderboard.md": markdown(datasets, letters, environment).encode(),
-        results_dir / "leaderboard.csv": csv_text(datasets).encode(),
-        results_dir / "leaderboard.json": (json.dumps(json_data(datasets, letters, environment), indent=2)
-                                           + "\n").encode(),
-        results_dir / "plots" / PLOT_NAMES[0]: plot_ndcg(datasets),
-        results_dir / "plots" / PLOT_NAMES[1]: plot_quality_vs_latency(datasets),
-    }
+@dataclass
+class Leaderboard:
+    tables: list[ResultTable]  # full protocol, by dataset name
+    variants: list[ResultTable]  # quick runs, each its own table
+    letters: dict[str, str]  # retriever -> a, b, c ... (the same in every table)
+    machines: dict[str, dict[str, Any] | None]  # "M1" -> environment
+    sources: list[Path]
+
+    @property
+    def main(self) -> list[ResultTable]:
+        """What the plots and the cross-domain matrix show: full-protocol tables, else the quick runs."""
+        return self.tables or self.variants
+
+    @property
+    def quick_only(self) -> bool:
+        return not self.tables
+
+
+def build(
+    out: Path, sources: list[Path] | None = None, prefer: Path | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> list[Path]:
+    """Rebuild the leaderboard files in `out` from the runs stored in `sources` (default: `out`)."""
+    out = Path(out)
+    board = load(sources or [out], prefer)
+    md = markdown(board)
+    plots = {}  # PNGs: files next to the Markdown, inlined into the page
+    if {"md", "html"} & set(formats):
+        plots = {out / "plots" / PLOT_NAMES[0]: plot_ndcg(board),
+                 out / "plots" / PLOT_NAMES[1]: plot_quality_vs_latency(board)}
+    outputs: dict[Path, bytes] = {}
+    if "md" in formats:
+        outputs[out / "leaderboard.md"] = md.encode()
+    if "csv" in formats:
+        outputs[out / "leaderboard.csv"] = csv_text(board).encode()
+    if "json" in formats:
+        outputs[out / "leaderboard.json"] = (json.dumps(json_data(board), indent=2) + "\n").encode()
+    if "latex" in formats:
+        outputs[out / "leaderboard.tex"] = latex(board).encode()
+    if "html" in formats:
+        images = {path.name: data for path, data in plots.items()}
+        outputs[out / "index.html"] = render(
+            "E-commerce retrieval leaderboard", sections(board), images
+        ).encode()
+    outputs.update(plots)
     for path, content in outputs.items():  # only now, with everything computed
         with atomic_path(path) as tmp:
             tmp.write_bytes(content)
-    print_summary(datasets, list(outputs))
+    print_summary(board, list(outputs))
     return list(outputs)
 
 
-# ------------------------------------------------------------------ reading
+# ------------------------------------------------------------------ reading and merging
 
 
-def load_results(results_dir: Path) -> list[DatasetResults]:
-    """Every results/<dataset>/ with a dataset.json, in name order."""
-    if not results_dir.is_dir():
-        raise BenchError(f"{results_dir} not found; run `python -m bench run` first")
-    datasets = []
-    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+def load(sources: list[Path], prefer: Path | None = None) -> Leaderboard:
+    """Every table of every source, merged; significance computed; letters and machines numbered.
+
+    The same (dataset, variant, retriever) in two sources is one run when the run files have the
+    same sha256. Different files are a conflict: each is named in one line, then an error, unless
+    `prefer` names the source whose runs win (the others' are left out, each with one line).
+    """
+    sources = [Path(s) for s in sources]
+    if prefer is not None:
+        preferred = [s for s in sources if s.resolve() == Path(prefer).resolve()]
+        if not preferred:
+            folders = ", ".join(map(str, sources))
+            raise BenchError(f"--prefer {prefer}: not one of the --from folders ({folders})")
+        prefer = preferred[0]
+        sources = [prefer, *(s for s in sources if s != prefer)]  # the preferred runs are read first
+    tables: dict[str, ResultTable] = {}
+    conflicts: list[str] = []
+    for source in sources:
+        for table in load_source(source):
+            kept = tables.setdefault(table.key, table)
+            if kept is table:
+                continue
+            if kept.qrels != table.qrels or _fingerprint(kept) != _fingerprint(table):
+                conflicts.append(f"{table.key}: {kept.source} and {table.source} hold different queries, "
+                                 f"judgments or products; its runs from {table.source} are not merged")
+                continue
+            for stored in table.runs:
+                other = kept.get(stored.retriever)
+                if other is None:
+                    kept.runs.append(stored)
+                elif other.sha256 != stored.sha256:  # identical files are the same run: nothing to say
+                    conflicts.append(f"{table.key} {stored.retriever}: {other.path} (sha256 "
+                                     f"{other.sha256[:12]}) differs from {stored.path} (sha256 "
+                                     f"{stored.sha256[:12]})")
+    for line in conflicts:
+        print(f"conflict: {line}" + (f"; keeping {prefer}'s" if prefer else ""))
+    if conflicts and prefer is None:
+        raise BenchError(f"{len(conflicts)} conflicting runs in the merged folders (listed above); pass "
+                         "--prefer DIR to keep one folder's runs, or merge fewer folders")
+    found = [t for t in tables.values() if t.runs]
+    if not found:
+        where = ", ".join(str(s) for s in sources)
+        raise BenchError(f"no finished runs in {where}; run `python -m bench run` first")
+    for table in found:
+        table.runs.sort(key=lambda r: r.retriever)
+        runs = {r.retriever: r.run for r in table.runs}
+        table.significance = compare(table.qrels, runs, table.relevant_grade)
+    found.sort(key=lambda t: (t.variant is not None, t.name, t.variant or ""))
+    return Leaderboard(
+        tables=[t for t in found if t.variant is None],
+        variants=[t for t in found if t.variant is not None],
+        letters=system_letters(found),
+        machines=number_machines(found),
+        sources=sources,
+    )
+
+
+def _fingerprint(table: ResultTable) -> Any:
+    return table.meta.get("corpus_fingerprint")
+
+
+def load_source(source: Path) -> list[ResultTable]:
+    """The tables of one results folder; runs that cannot be verified are skipped with one line."""
+    if not source.is_dir():
+        raise BenchError(f"{source} not found; run `python -m bench run --out {source}` first")
+    env_path = source / "environment.json"
+    environment = _read_json(env_path) if env_path.is_file() else None
+    tables = []
+    for folder in result_dirs(source):
         meta_path = folder / "dataset.json"
-        if not meta_path.is_file():
-            if (folder / "runs").is_dir():
-                raise BenchError(f"{meta_path} is missing; rerun `python -m bench run -d {folder.name}`")
-            continue  # plots/ and other folders that hold no dataset
         meta = _read_json(meta_path)
         if not isinstance(meta.get("relevant_grade"), int):
             raise BenchError(f"{meta_path} has no integer relevant_grade; rerun `python -m bench run`")
         qrels = _read(read_trec_qrels, folder / "qrels.trec")
-        dataset = DatasetResults(meta.get("name", folder.name), meta, qrels)
+        key = folder.relative_to(source).as_posix()
+        name = meta.get("name", key.split("/")[0])
+        table = ResultTable(name, meta.get("variant"), key, meta, qrels, source)
         runs_dir = folder / "runs"
-        for meta_file in sorted(runs_dir.glob("*.json")):
-            run_meta = _read_json(meta_file)
+        for sidecar in sorted(runs_dir.glob("*.json")):
+            try:
+                run_meta, run = load_verified_run(sidecar)
+            except UnverifiedRun as why:
+                print(f"skip {sidecar.with_suffix('.trec')}: {why}; rerun `python -m bench run` to redo it")
+                continue
             if not isinstance(run_meta.get("retriever"), str):
-                raise BenchError(f"{meta_file} has no retriever name; rerun `python -m bench run --force`")
-            run = _read(read_trec_run, meta_file.with_suffix(".trec"))
-            dataset.runs.append(StoredRun(run_meta["retriever"], run_meta, run))
+                print(f"skip {sidecar}: no retriever name; rerun `python -m bench run --force`")
+                continue
+            own = run_meta.get("environment")
+            table.runs.append(StoredRun(run_meta["retriever"], run_meta, run, sidecar.with_suffix(".trec"),
+                                        source, own if isinstance(own, dict) else environment))
         for trec in sorted(runs_dir.glob("*.trec")):
             if not trec.with_suffix(".json").is_file():
                 print(f"skip {trec}: no {trec.stem}.json (an interrupted run; rerun to finish it)")
-        datasets.append(dataset)
-    return datasets
+        tables.append(table)
+    return tables
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -159,49 +297,110 @@ def _read(reader: Any, path: Path) -> Any:
         raise BenchError(f"{path} is malformed ({err}); rerun `python -m bench run --force`") from None
 
 
-def system_letters(datasets: list[DatasetResults]) -> dict[str, str]:
+def system_letters(tables: list[ResultTable]) -> dict[str, str]:
     """One letter per retriever, the same in every table: a, b, ... by name."""
-    names = sorted({r.retriever for ds in datasets for r in ds.runs})
+    names = sorted({r.retriever for t in tables for r in t.runs})
     return {name: string.ascii_lowercase[i] if i < 26 else str(i + 1) for i, name in enumerate(names)}
 
 
-# ------------------------------------------------------------------ markdown
+def number_machines(tables: list[ResultTable]) -> dict[str, dict[str, Any] | None]:
+    """Label each distinct environment M1, M2, ... (the git commit alone does not make a new machine)."""
+    labels: dict[str, str] = {}
+    machines: dict[str, dict[str, Any] | None] = {}
+    for table in tables:
+        for stored in table.runs:
+            env = stored.environment
+            identity = json.dumps({k: v for k, v in (env or {}).items() if k != "git_commit"}, sort_keys=True)
+            if identity not in labels:
+                labels[identity] = f"M{len(labels) + 1}"
+                machines[labels[identity]] = env
+            stored.machine = labels[identity]
+    return machines
 
 
-def markdown(
-    datasets: list[DatasetResults], letters: dict[str, str], environment: dict[str, Any] | None
-) -> str:
-    lines = ["# E-commerce retrieval leaderboard", "", *protocol_lines(datasets, environment), ""]
-    lines += ["Systems: " + ", ".join(f"{letter} = `{name}`" for name, letter in letters.items()), ""]
-    for ds in datasets:
-        lines += dataset_section(ds, letters)
-    lines += cross_domain_section(datasets)
-    lines += qdrant_section(datasets)
+# ------------------------------------------------------------------ the document (Markdown and the page)
+
+
+def sections(board: Leaderboard) -> list[Section]:
+    """Results first (tables, plots, cross-domain, Qdrant's numbers, quick runs), then how they were made."""
+    legend = ", ".join(f"{letter} = `{name}`" for name, letter in board.letters.items())
+    parts = [Section("Systems", "systems", text=[
+        f"Letters used by the significance marks: {legend}. Each table is one results folder: its rows were "
+        "scored on the same queries and are tested against each other only. Protocol and machine: at the end."
+    ])]
+    parts += [table_section(t, board) for t in board.tables]
+    if board.quick_only:
+        parts.append(Section("Full protocol", "full-protocol", text=[
+            "No full-protocol run yet (every test query, k = 100, seed 42); the quick runs are below. "
+            "Run `python -m bench run --all` for the published protocol."]))
+    parts.append(plots_section(board))
+    parts.append(cross_domain_section(board))
+    parts.append(qdrant_section(board))
+    if board.variants:
+        parts.append(Section("Quick runs (not the protocol)", "quick-runs", text=[
+            "Runs on a query sample, another k or another seed. Each table was scored on its own "
+            "queries: its rows are compared only with each other, never with the tables above or "
+            "with another quick run."]))
+        parts += [table_section(t, board, level=3) for t in board.variants]
+    parts.append(Section("Protocol", "protocol", bullets=protocol_lines(board)))
+    if len(board.machines) > 1:
+        parts.append(machines_section(board))
+    return parts
+
+
+def markdown(board: Leaderboard) -> str:
+    lines = ["# E-commerce retrieval leaderboard", ""]
+    for part in sections(board):
+        lines += ["#" * part.level + " " + part.title, ""]
+        for paragraph in part.text:
+            lines += [paragraph, ""]
+        if part.bullets:
+            lines += [f"- {bullet}" for bullet in part.bullets] + [""]
+        if part.table:
+            lines += [markdown_table(*part.table), ""]
+        for alt, path in part.images:
+            lines += [f"![{alt}]({path})", ""]
+        for paragraph in part.after:
+            lines += [paragraph, ""]
+        if part.after_bullets:
+            lines += [f"- {bullet}" for bullet in part.after_bullets] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def protocol_lines(datasets: list[DatasetResults], environment: dict[str, Any] | None) -> list[str]:
-    ks = sorted({r.meta.get("k") for ds in datasets for r in ds.runs}, key=str)
-    engines = sorted({str(r.meta.get("engine")) for ds in datasets for r in ds.runs})
-    latency_n = sorted({r.meta.get("latency_queries") for ds in datasets for r in ds.runs}, key=str)
+def protocol_lines(board: Leaderboard) -> list[str]:
+    runs = [r for t in [*board.tables, *board.variants] for r in t.runs]
+    ks = sorted({r.meta.get("k") for r in runs}, key=str)
+    engines = sorted({str(r.meta.get("engine")) for r in runs})
+    latency_n = sorted({r.meta.get("latency_queries") for r in runs}, key=str)
+    environments = list(board.machines.values())
     lines = [
-        "## Protocol",
-        "",
-        f"- **Quality**: {', '.join(LABELS[m] for m in METRICS)} on each dataset's test split, computed with "
-        f"ranx {_package(environment, 'ranx')}. nDCG@10 (primary) uses the graded gains "
-        "(gain / log2(rank + 1)); MRR, Recall, MAP and P count a product as relevant when its grade is "
-        "at least the dataset's relevant grade (stated per dataset).",
-        "- **Queries**: those with at least one relevant product. A query a retriever returns nothing for "
-        "scores 0; ties in a run are broken by product id.",
-        f"- **Significance**: {TEST_NAME} over queries, alpha = {ALPHA}, p-values Holm-corrected over all "
-        "pairs of retrievers (per dataset and metric). A superscript lists the retrievers a score beats: "
-        f"higher mean and corrected p < {ALPHA}.",
-        f"- **k** = {', '.join(map(str, ks))} results per query; engine: {', '.join(engines)}.",
-        f"- **Speed**: latency p50/p95 = single-query search calls (query encoding included) on "
+        f"**Quality**: {', '.join(LABELS[m] for m in METRICS)} on each dataset's test split, computed with "
+        f"ranx {_package(environments[0] if environments else None, 'ranx')}. nDCG@10 (primary) uses the "
+        "graded gains (gain / log2(rank + 1)); MRR, Recall, MAP and P count a product as relevant when its "
+        "grade is at least the dataset's relevant grade (stated per dataset).",
+        "**Queries**: those with at least one relevant product; every row says how many it was scored on. "
+        "A query a retriever returns nothing for scores 0.",
+        "**Ties**: trec_eval's convention. Scores are rounded to the 6 decimals written in the run file; "
+        "within a query, products rank by that score descending, then by product id descending (string "
+        "order), so the run files give these numbers with trec_eval.",
+        f"**Significance**: {TEST_NAME} over queries, alpha = {ALPHA}, p-values Holm-corrected over all "
+        "pairs of retrievers of a table (per metric). A superscript lists the retrievers a score beats: "
+        f"higher mean and corrected p < {ALPHA}. Only rows of the same table (the same queries) are "
+        "compared.",
+        f"**Protocol runs**: every test query, k = 100, seed 42. **k** in these results: "
+        f"{', '.join(map(str, ks))}; engine: {', '.join(engines)}.",
+        f"**Speed**: latency p50/p95 = single-query search calls (query encoding included) on "
         f"{', '.join(map(str, latency_n))} sampled queries after one warm-up; QPS = all test queries in one "
-        "batch / wall time; index = seconds to build the index (to open it when marked cached).",
-        f"- **Machine**: {machine_line(environment)}",
+        "batch / wall time; index = seconds to build the index (to open it when marked cached). Speed is "
+        "comparable only between rows of the same machine.",
     ]
+    if len(board.machines) == 1:
+        lines.append(f"**Machine**: {machine_line(environments[0])}")
+    else:
+        lines.append(f"**Machines**: {len(board.machines)} (M1 ... M{len(board.machines)}); each row names "
+                     "its machine, described in the Machines section.")
+    if len(board.sources) > 1:
+        lines.append("**Merged from**: " + ", ".join(f"`{s}`" for s in board.sources) + ".")
     return lines
 
 
@@ -219,65 +418,103 @@ def machine_line(environment: dict[str, Any] | None) -> str:
     )
 
 
-def dataset_section(ds: DatasetResults, letters: dict[str, str]) -> list[str]:
-    meta = ds.meta
-    evaluated = ds.significance["queries"]
-    lines = [
-        f"## {ds.name}",
-        "",
-        f"{meta.get('split', 'test')} split: {_int(meta.get('queries'))} queries "
-        f"({evaluated:,} with a relevant product, evaluated), {_int(meta.get('documents'))} products, "
-        f"{_int(meta.get('judgments'))} judgments; "
-        f"relevant = grade >= {ds.relevant_grade}.",
-        "",
-    ]
-    lines += [f"- {note}" for note in meta.get("notes", [])]
-    if meta.get("notes"):
-        lines.append("")
+def machine_short(environment: dict[str, Any] | None) -> str:
+    if not environment:
+        return "not recorded"
+    cpu = environment.get("cpu") or {}
+    return f"{cpu.get('model', '?')} ×{cpu.get('cores', '?')}, GPU: {environment.get('gpu') or 'none'}"
 
-    metrics = ds.significance["metrics"]
+
+def machines_section(board: Leaderboard) -> Section:
+    sources: dict[str, set[str]] = {}
+    for table in [*board.tables, *board.variants]:
+        for stored in table.runs:
+            sources.setdefault(stored.machine, set()).add(str(stored.source))
+    rows = [[Cell(label), Cell(machine_line(env)), Cell(", ".join(sorted(sources.get(label, ()))), code=True)]
+            for label, env in board.machines.items()]
+    return Section("Machines", "machines", text=["Each row of the tables names the machine it ran on."],
+                   table=([Cell("Machine"), Cell("Environment"), Cell("Results folder")], rows))
+
+
+def table_section(table: ResultTable, board: Leaderboard, level: int = 2) -> Section:
+    meta = table.meta
+    line = (f"{meta.get('split', 'test')} split: {_int(meta.get('queries'))} queries "
+            f"({table.queries:,} with a relevant product, scored), {_int(meta.get('documents'))} products, "
+            f"{_int(meta.get('judgments'))} judgments; relevant = grade >= {table.relevant_grade}.")
+    if table.variant is not None:
+        line = f"Quick run `{table.variant}`, not the protocol: " + line
+    return Section(table.label, table.anchor, level=level, text=[line], bullets=list(meta.get("notes", [])),
+                   table=leaderboard_rows(table, board))
+
+
+def leaderboard_rows(table: ResultTable, board: Leaderboard) -> tuple[list[Cell], list[list[Cell]]]:
+    """Header and rows of one table: letter, retriever, queries, metrics, Δ vs BM25, speed, sparsity."""
+    letters = board.letters
+    names = {letter: name for name, letter in letters.items()}
+    metrics = table.significance["metrics"]
     best = {m: max(round(v, 3) for v in metrics[m]["scores"].values()) for m in METRICS}
     speed = {"latency_ms_p50": min, "latency_ms_p95": min, "qps": max}  # which end is best
+    one_machine = len(table.machines()) == 1
     best_speed = {}  # compared as displayed, so equal-looking values are bold together
     for key, pick in speed.items():
-        values = [_display(r.meta.get(key), key) for r in ds.runs if r.meta.get(key) is not None]
-        best_speed[key] = pick(values, key=float) if values else None
-    has_baseline = ds.has(BASELINE)
+        values = [_display(r.meta.get(key), key) for r in table.runs if r.meta.get(key) is not None]
+        best_speed[key] = pick(values, key=float) if values and one_machine else None
+    has_baseline = table.has(BASELINE)
+    sig_note = (f"superscript: the retrievers (letters) this score beats, {TEST_NAME}, Holm-corrected "
+                f"p < {ALPHA}")
 
-    header = ["", "Retriever", *(LABELS[m] for m in METRICS)]
+    header = [Cell("", note="letter used by the significance marks"),
+              Cell("Retriever", note="the adapter's name (`python -m bench list`)"),
+              Cell("Queries", note="queries this row was scored on (with a relevant product)")]
+    header += [Cell(LABELS[m], note=f"{METRIC_NOTES[m]}; {sig_note}") for m in METRICS]
     if has_baseline:
-        header.append(f"Δ nDCG@10 vs {BASELINE} (p)")
-    header += ["p50 ms", "p95 ms", "QPS", "Index s", "Active dims q / d"]
+        header.append(Cell(f"Δ nDCG@10 vs {BASELINE} (p)",
+                           note=f"nDCG@10 minus {BASELINE}'s on the same queries; Holm-corrected p; "
+                                f"* = significant at alpha {ALPHA}"))
+    header += [Cell("p50 ms", note="median single-query latency, query encoding included"),
+               Cell("p95 ms", note="95th percentile single-query latency"),
+               Cell("QPS", note="queries per second, all test queries in one batch"),
+               Cell("Index s", note="seconds to build the index (to open it when cached)"),
+               Cell("Active dims q / d", note="mean non-zero dimensions of query / document vectors")]
+    if len(board.machines) > 1:
+        header.append(Cell("Machine", note="where this row ran; see Machines"))
     rows = []
-    for stored in ds.ranked():
+    for stored in table.ranked():
         name = stored.retriever
-        row = [letters[name], f"`{name}`"]
+        row = [Cell(letters[name]), Cell(name, code=True), Cell(f"{table.queries:,}", sort=table.queries)]
         for m in METRICS:
-            value = round(metrics[m]["scores"][name], 3)
-            cell = f"**{value:.3f}**" if value == best[m] else f"{value:.3f}"
-            beaten = "".join(sorted(letters[other] for other in metrics[m]["beats"][name]))
-            row.append(f"{cell}<sup>{beaten}</sup>" if beaten else cell)
+            score = metrics[m]["scores"][name]
+            beaten = sorted(letters[other] for other in metrics[m]["beats"][name])
+            explained = "; ".join(f"{names[letter]} (p={_pv(metrics[m]['beats'][name][names[letter]])})"
+                                  for letter in beaten)
+            row.append(Cell(f"{round(score, 3):.3f}", bold=round(score, 3) == best[m], sup="".join(beaten),
+                            sort=round(score, 6),
+                            sup_note=f"significantly better than {explained}" if beaten else ""))
         if has_baseline:
-            row.append(baseline_cell(ds, name))
+            row.append(baseline_cell(table, name))
         for key in speed:
             shown = _display(stored.meta.get(key), key)
-            row.append(f"**{shown}**" if shown != "—" and shown == best_speed[key] else shown)
+            row.append(Cell(shown, bold=shown != "—" and shown == best_speed[key], sort=stored.meta.get(key)))
         index = _display(stored.meta.get("index_seconds"), "index_seconds")
-        row.append(f"{index} (cached)" if stored.meta.get("index_cached") else index)
-        row.append(active_dims(stored.meta.get("info") or {}))
+        row.append(Cell(f"{index} (cached)" if stored.meta.get("index_cached") else index,
+                        sort=stored.meta.get("index_seconds")))
+        info = stored.meta.get("info") or {}
+        row.append(Cell(active_dims(info), sort=info.get("active_dims_query")))
+        if len(board.machines) > 1:
+            row.append(Cell(stored.machine, note=machine_short(stored.environment)))
         rows.append(row)
-    lines += [markdown_table(header, rows), ""]
-    return lines
+    return header, rows
 
 
-def baseline_cell(ds: DatasetResults, name: str) -> str:
+def baseline_cell(table: ResultTable, name: str) -> Cell:
     if name == BASELINE:
-        return "—"
-    primary = ds.significance["metrics"][PRIMARY]
+        return Cell("—", sort=0.0)
+    primary = table.significance["metrics"][PRIMARY]
     delta = primary["scores"][name] - primary["scores"][BASELINE]
     p_value = primary["p_values"][name][BASELINE]
-    mark = "*" if p_value < ALPHA else ""
-    return f"{delta:+.3f} ({_p(p_value)}){mark}"
+    significant = p_value < ALPHA
+    return Cell(f"{delta:+.3f} ({_p(p_value)})", sup="*" if significant else "", sort=round(delta, 6),
+                sup_note=f"significant: Holm-corrected p < {ALPHA}" if significant else "")
 
 
 def active_dims(info: dict[str, Any]) -> str:
@@ -287,148 +524,214 @@ def active_dims(info: dict[str, Any]) -> str:
     return f"{_display(query, 'dims')} / {_display(doc, 'dims')}"
 
 
-def cross_domain_section(datasets: list[DatasetResults]) -> list[str]:
-    lines = ["## Cross-domain", ""]
-    matrix = cross_domain(datasets)
+def plots_section(board: Leaderboard) -> Section:
+    which = "quick runs (no full-protocol run yet)" if board.quick_only else "full-protocol runs"
+    return Section("Plots", "plots", text=[f"nDCG@10 and quality against latency, {which}."],
+                   images=[("nDCG@10 per dataset and retriever", f"plots/{PLOT_NAMES[0]}"),
+                           ("nDCG@10 against p50 latency", f"plots/{PLOT_NAMES[1]}")])
+
+
+def cross_domain_section(board: Leaderboard) -> Section:
+    part = Section("Cross-domain", "cross-domain")
+    matrix = cross_domain(board.main)
     if not matrix["rows"]:
-        return [*lines, "No run of a fine-tuned model (run info `trained_on`) yet.", ""]
+        part.text = ["No run of a fine-tuned model (run info `trained_on`) yet."]
+        return part
     columns = matrix["columns"]
     rows = []
     for row in matrix["rows"]:
-        cells = []
+        cells = [Cell(row["label"])]
         for column in columns:
             value = row["ndcg@10"].get(column)
             in_domain = column in row["trained_on"]
-            cells.append("—" if value is None else f"{value:.3f}{' †' if in_domain else ''}")
-        rows.append([row["label"], *cells])
-    lines += [
-        "nDCG@10 of models trained on the dataset(s) of the row (train split), evaluated on the test split "
-        f"of each column; † = in-domain. `{BASELINE}` (no training) for reference.",
-        "",
-        markdown_table(["trained on → evaluated on", *columns], rows),
-        "",
-    ]
-    return lines
+            cells.append(Cell("—") if value is None else
+                         Cell(f"{value:.3f}{' †' if in_domain else ''}", sort=round(value, 6),
+                              note="in-domain: trained on this dataset's train split" if in_domain else ""))
+        rows.append(cells)
+    part.text = ["nDCG@10 of models trained on the dataset(s) of the row (train split), evaluated on the "
+                 f"test split of each column; † = in-domain. `{BASELINE}` (no training) for reference."
+                 + (" Quick runs: each column on its own query sample." if board.quick_only else "")]
+    part.table = ([Cell("trained on → evaluated on"), *(Cell(c) for c in columns)], rows)
+    return part
 
 
-def cross_domain(datasets: list[DatasetResults]) -> dict[str, Any]:
-    """Rows: one per (retriever, trained_on) plus the untrained baseline; columns: datasets."""
+def cross_domain(tables: list[ResultTable]) -> dict[str, Any]:
+    """Rows: one per (retriever, trained_on) plus the untrained baseline; columns: tables."""
     rows: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
-    for ds in datasets:
-        for stored in ds.runs:
+    for table in tables:
+        for stored in table.runs:
             trained_on = (stored.meta.get("info") or {}).get("trained_on")
             if trained_on:
                 key = (stored.retriever, tuple(sorted(trained_on)))
-                rows.setdefault(key, {})[ds.name] = ds.score(stored.retriever)
+                rows.setdefault(key, {})[table.label] = table.score(stored.retriever)
+    columns = [t.label for t in tables]
     if not rows:
-        return {"columns": [ds.name for ds in datasets], "rows": []}
+        return {"columns": columns, "rows": []}
     result = [
         {"retriever": name, "trained_on": list(trained_on), "label": f"{'+'.join(trained_on)} (`{name}`)",
          "ndcg@10": scores}
         for (name, trained_on), scores in sorted(rows.items())
     ]
-    baseline = {ds.name: ds.score(BASELINE) for ds in datasets if ds.has(BASELINE)}
+    baseline = {t.label: t.score(BASELINE) for t in tables if t.has(BASELINE)}
     if baseline:
         result.append({"retriever": BASELINE, "trained_on": [], "label": f"none (`{BASELINE}`)",
                        "ndcg@10": baseline})
-    return {"columns": [ds.name for ds in datasets], "rows": result}
+    return {"columns": columns, "rows": result}
 
 
-def qdrant_section(datasets: list[DatasetResults]) -> list[str]:
-    ours = {ds.name: ds for ds in datasets}
-    header = ["Dataset"]
+def qdrant_section(board: Leaderboard) -> Section:
+    ours = {t.name: t for t in board.tables}  # full protocol only: the articles used every test query
+    header = [Cell("Dataset")]
     for system, label in QDRANT_SYSTEMS.items():
-        header += [f"Qdrant {label}", f"ours `{system}`"]
+        header += [Cell(f"Qdrant {label}"), Cell(f"ours `{system}`")]
     rows = []
     for dataset, reference in QDRANT_REFERENCE.items():
-        row = [dataset]
+        row = [Cell(dataset)]
         for system in QDRANT_SYSTEMS:
             low, high = reference[system]
-            row.append(f"{low:.3f}" if low == high else f"{low:.3f}–{high:.3f}")
-            ds = ours.get(dataset)
-            row.append(f"{ds.score(system):.3f}" if ds and ds.has(system) else "—")
+            row.append(Cell(f"{low:.3f}" if low == high else f"{low:.3f}–{high:.3f}", sort=low))
+            table = ours.get(dataset)
+            row.append(Cell(f"{table.score(system):.3f}", sort=round(table.score(system), 6))
+                       if table and table.has(system) else Cell("—"))
         rows.append(row)
     models = sorted({
         f"`{r.retriever}`: {(r.meta.get('info') or {}).get('model')}"
-        for ds in datasets for r in ds.runs
+        for t in board.tables for r in t.runs
         if r.retriever in QDRANT_SYSTEMS and (r.meta.get("info") or {}).get("model")
     })
-    return [
-        "## Compared with Qdrant's published numbers",
-        "",
-        "nDCG@10 from Qdrant's article series on fine-tuning sparse embeddings for e-commerce "
-        f"({', '.join(QDRANT_SOURCES)}); a range where Qdrant reports more than one figure.",
-        "",
-        markdown_table(header, rows),
-        "",
-        "Where our protocol differs, so compare the gaps between systems more than the absolute numbers:",
-        "",
-        "- **Data slices**: Qdrant used 10k products and 2k test queries per dataset; ours are our own "
-        "seeded test slices (the dataset notes above say how they are drawn and how grades map to "
-        "gains), so the queries, the products and the distractors differ.",
-        "- **Models**: our off-the-shelf SPLADE is the small model we ship for offline runs, not the larger "
-        "SPLADE Qdrant used; our fine-tuned SPLADE starts from it. "
-        + (f"Models here: {'; '.join(models)}." if models else ""),
-        "- **Training data**: Qdrant's fine-tuned model was trained on ESCI only, so its WANDS and "
-        "Home Depot figures are cross-domain; see the cross-domain section for what ours were trained on.",
-        "- **Relevance**: binary metrics use each dataset's relevant grade; nDCG uses our gain mapping.",
+    return Section(
+        "Compared with Qdrant's published numbers", "qdrant",
+        text=["nDCG@10 from Qdrant's article series on fine-tuning sparse embeddings for e-commerce "
+              f"({', '.join(QDRANT_SOURCES)}); a range where Qdrant reports more than one figure. "
+              "Ours: full-protocol runs only."],
+        table=(header, rows),
+        after=["Where our protocol differs, so compare the gaps between systems more than the absolute "
+               "numbers:"],
+        after_bullets=[
+            "**Data slices**: Qdrant used 10k products and 2k test queries per dataset; ours are our own "
+            "seeded test slices (the dataset notes above say how they are drawn and how grades map to "
+            "gains), so the queries, the products and the distractors differ.",
+            "**Models**: our off-the-shelf SPLADE is the small model we ship for offline runs, not the "
+            "larger SPLADE Qdrant used; our fine-tuned SPLADE starts from it. "
+            + (f"Models here: {'; '.join(models)}." if models else ""),
+            "**Training data**: Qdrant's fine-tuned model was trained on ESCI only, so its WANDS and "
+            "Home Depot figures are cross-domain; see the cross-domain section for what ours were "
+            "trained on.",
+            "**Relevance**: binary metrics use each dataset's relevant grade; nDCG uses our gain mapping.",
+        ],
+    )
+
+
+# ------------------------------------------------------------------ latex
+
+
+def latex(board: Leaderboard) -> str:
+    """One booktabs table per results folder, full-protocol first (needs \\usepackage{booktabs})."""
+    legend = ", ".join(f"{letter} = \\texttt{{{latex_escape(name)}}}"
+                       for name, letter in board.letters.items())
+    lines = [
+        "% E-commerce retrieval leaderboard, written by `python -m bench leaderboard`.",
+        "% Needs \\usepackage{booktabs}. Bold: best in its column. Superscripts: the retrievers (letters)",
+        f"% a score beats, {TEST_NAME}, Holm-corrected p < {ALPHA}; * on Delta: significant vs {BASELINE}.",
         "",
     ]
+    for table in [*board.tables, *board.variants]:
+        lines += [latex_float(table, board, legend), ""]
+    return "\n".join(lines)
+
+
+def latex_float(table: ResultTable, board: Leaderboard, legend: str) -> str:
+    header, rows = leaderboard_rows(table, board)
+    keep = [0, 1, *range(3, 3 + len(METRICS))]  # letter, retriever, metrics
+    if table.has(BASELINE):
+        keep.append(3 + len(METRICS))
+    keep.append(header.index(next(c for c in header if c.text == "p50 ms")))
+    short = {"Recall@10": "R@10", "Recall@100": "R@100", f"Δ nDCG@10 vs {BASELINE} (p)": f"Δ vs {BASELINE}",
+             "p50 ms": "p50 ms"}
+    head = [Cell(short.get(header[i].text, header[i].text)) for i in keep]
+    body = []
+    for row in rows:
+        cells = [row[i] for i in keep]
+        if table.has(BASELINE):  # "+0.069 (p=0.006)" -> "+0.069" with its * mark: p is in the caption's test
+            at = keep.index(3 + len(METRICS))
+            delta = cells[at]
+            cells[at] = Cell(delta.text.split(" ")[0], sup=delta.sup)
+        body.append(cells)
+    ks = ", ".join(str(k) for k in sorted({r.meta.get("k") for r in table.runs}, key=str))
+    caption = (
+        f"{latex_escape(table.label)}: {table.queries:,} test queries with a relevant product, "
+        f"{_int(table.meta.get('documents'))} products, k = {latex_escape(ks)}"
+        + (". Quick run, not the benchmark protocol" if table.variant else "")
+        + f". Bold: best per column; superscripts: retrievers beaten ({TEST_NAME}, Holm-corrected, "
+        f"$p<{ALPHA}$); systems: {legend}."
+    )
+    label = "tab:" + table.anchor
+    return "\n".join([
+        r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{caption}}}", rf"\label{{{label}}}",
+        latex_table(head, body, "cl" + "r" * (len(keep) - 2)), r"\end{table}",
+    ])
 
 
 # ------------------------------------------------------------------ csv and json
 
 
-def csv_rows(datasets: list[DatasetResults]) -> list[dict[str, Any]]:
+def csv_rows(board: Leaderboard) -> list[dict[str, Any]]:
     rows = []
-    for ds in datasets:
-        for stored in sorted(ds.runs, key=lambda r: r.retriever):
+    for table in [*board.tables, *board.variants]:
+        for stored in table.runs:
             info = stored.meta.get("info") or {}
-            row: dict[str, Any] = {"dataset": ds.name, "retriever": stored.retriever}
-            row.update({m: _round(ds.score(stored.retriever, m)) for m in METRICS})
-            row.update(queries_evaluated=ds.significance["queries"], k=stored.meta.get("k"),
+            row: dict[str, Any] = {"dataset": table.name, "variant": table.variant,
+                                   "retriever": stored.retriever}
+            row.update({m: _round(table.score(stored.retriever, m)) for m in METRICS})
+            row.update(queries_evaluated=table.queries, k=stored.meta.get("k"),
                        engine=stored.meta.get("engine"))
             row.update({key: stored.meta.get(key) for key in TIMING_COLUMNS})
             row.update({key: info.get(key) for key in INFO_COLUMNS})
             if isinstance(row["trained_on"], list):
                 row["trained_on"] = "+".join(row["trained_on"])
+            row.update(machine=stored.machine, source=str(stored.source), run_sha256=stored.sha256)
             rows.append(row)
     return rows
 
 
-def csv_text(datasets: list[DatasetResults]) -> str:
+def csv_text(board: Leaderboard) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in csv_rows(datasets):
+    for row in csv_rows(board):
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return buffer.getvalue()
 
 
-def json_data(
-    datasets: list[DatasetResults], letters: dict[str, str], environment: dict[str, Any] | None
-) -> dict[str, Any]:
+def json_data(board: Leaderboard) -> dict[str, Any]:
+    def entry(table: ResultTable) -> dict[str, Any]:
+        return {
+            "dataset": table.meta,
+            "variant": table.variant,
+            "queries_evaluated": table.queries,
+            "retrievers": {r.retriever: {
+                "metrics": {m: _round(table.score(r.retriever, m)) for m in METRICS},
+                "machine": r.machine, "source": str(r.source), "run": r.meta,
+            } for r in table.runs},
+            "significance": _rounded_significance(table.significance),
+        }
+
     return {
         "protocol": {
             "metrics": METRICS, "primary": PRIMARY, "test": TEST_NAME, "alpha": ALPHA,
             "correction": "holm", "baseline": BASELINE,
             "queries": "qrels queries with at least one product graded >= relevant_grade; "
                        "a query without results scores 0",
+            "ties": "trec_eval: score (6 decimals) descending, then doc id descending",
+            "compared": "only runs of the same table (results folder, so the same queries)",
         },
-        "environment": environment,
-        "systems": letters,
-        "datasets": {
-            ds.name: {
-                "dataset": ds.meta,
-                "queries_evaluated": ds.significance["queries"],
-                "retrievers": {r.retriever: {
-                    "metrics": {m: _round(ds.score(r.retriever, m)) for m in METRICS}, "run": r.meta,
-                } for r in sorted(ds.runs, key=lambda r: r.retriever)},
-                "significance": _rounded_significance(ds.significance),
-            }
-            for ds in datasets
-        },
-        "cross_domain": cross_domain(datasets),
+        "environment": next(iter(board.machines.values())) if len(board.machines) == 1 else None,
+        "machines": board.machines,
+        "sources": [str(s) for s in board.sources],
+        "systems": board.letters,
+        "datasets": {t.name: entry(t) for t in board.tables},
+        "variants": {t.key: entry(t) for t in board.variants},
+        "cross_domain": cross_domain(board.main),
         "qdrant_reference": {"sources": QDRANT_SOURCES, "ndcg@10": {
             dataset: {system: list(bounds) for system, bounds in systems.items()}
             for dataset, systems in QDRANT_REFERENCE.items()
@@ -451,51 +754,54 @@ def _rounded_significance(significance: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ plots
 
 
-def plot_ndcg(datasets: list[DatasetResults]) -> bytes:
-    """Grouped bars: one group per dataset, one bar per retriever."""
-    figure, axes = _figure(max(7.0, 1.2 + 0.45 * sum(len(ds.runs) for ds in datasets)))
-    names = sorted({r.retriever for ds in datasets for r in ds.runs})
+def plot_ndcg(board: Leaderboard) -> bytes:
+    """Grouped bars: one group per table, one bar per retriever."""
+    tables = board.main
+    figure, axes = _figure(max(7.0, 1.2 + 0.45 * sum(len(t.runs) for t in tables)))
+    names = sorted({r.retriever for t in tables for r in t.runs})
     width = 0.8 / len(names)
     colours = _colours(len(names))
     for i, name in enumerate(names):
         xs, ys = [], []
-        for x, ds in enumerate(datasets):
-            if ds.has(name):
+        for x, table in enumerate(tables):
+            if table.has(name):
                 xs.append(x - 0.4 + width * (i + 0.5))
-                ys.append(ds.score(name))
+                ys.append(table.score(name))
         bars = axes.bar(xs, ys, width * 0.92, label=name, color=colours[i])
         axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
-    axes.set_xticks(range(len(datasets)), [ds.name for ds in datasets])
-    top = max(ds.score(r.retriever) for ds in datasets for r in ds.runs)
+    axes.set_xticks(range(len(tables)), [f"{t.label}\n({t.queries:,} queries)" for t in tables])
+    top = max(t.score(r.retriever) for t in tables for r in t.runs)
     axes.set_ylim(0, top * 1.2 + 0.02)  # room for the value labels above the bars
     axes.set_yticks([tick for tick in axes.get_yticks() if 0 <= tick <= 1.0])
     axes.set_ylabel("nDCG@10 (higher is better)")
-    axes.set_title("nDCG@10 per dataset and retriever (test queries)")
+    axes.set_title("nDCG@10 per dataset and retriever"
+                   + (" (quick runs, not the protocol)" if board.quick_only else " (test queries)"))
     axes.legend(title="retriever", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes.grid(axis="y", alpha=0.3)
     return _png(figure)
 
 
-def plot_quality_vs_latency(datasets: list[DatasetResults]) -> bytes:
+def plot_quality_vs_latency(board: Leaderboard) -> bytes:
     """nDCG@10 against p50 query latency (log x): colour = dataset, marker = retriever."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter
 
+    tables = board.main
     figure, axes = _figure(8.0)
-    names = sorted({r.retriever for ds in datasets for r in ds.runs})
+    names = sorted({r.retriever for t in tables for r in t.runs})
     markers = {name: "osD^vP*Xh<>p"[i % 12] for i, name in enumerate(names)}
-    colours = dict(zip((ds.name for ds in datasets), _colours(len(datasets)), strict=True))
-    for ds in datasets:
-        for stored in ds.runs:
+    colours = dict(zip((t.label for t in tables), _colours(len(tables)), strict=True))
+    for table in tables:
+        for stored in table.runs:
             latency = stored.meta.get("latency_ms_p50")
             if latency:
-                axes.scatter(latency, ds.score(stored.retriever), s=60, color=colours[ds.name],
+                axes.scatter(latency, table.score(stored.retriever), s=60, color=colours[table.label],
                              marker=markers[stored.retriever], edgecolors="black", linewidths=0.5)
     axes.set_xscale("log")
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axes.set_xlabel("p50 query latency, ms (log scale; lower is better)")
     axes.set_ylabel("nDCG@10 (higher is better)")
-    axes.set_title("Quality vs. query latency")
+    axes.set_title("Quality vs. query latency" + (" (quick runs)" if board.quick_only else ""))
     axes.grid(alpha=0.3, which="both")
     dataset_legend = axes.legend(
         handles=[Line2D([], [], marker="o", linestyle="", color=c, label=n) for n, c in colours.items()],
@@ -532,11 +838,11 @@ def _png(figure: Any) -> bytes:
 # ------------------------------------------------------------------ helpers
 
 
-def print_summary(datasets: list[DatasetResults], paths: list[Path]) -> None:
-    for ds in datasets:
-        best = ds.ranked()[0].retriever
-        print(f"{ds.name}: best nDCG@10 {ds.score(best):.3f} by {best} "
-              f"({len(ds.runs)} retrievers, {ds.significance['queries']} queries)")
+def print_summary(board: Leaderboard, paths: list[Path]) -> None:
+    for table in [*board.tables, *board.variants]:
+        best = table.ranked()[0].retriever
+        print(f"{table.label}: best nDCG@10 {table.score(best):.3f} by {best} "
+              f"({len(table.runs)} retrievers, {table.queries} queries)")
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -558,6 +864,10 @@ def _p(p_value: float) -> str:
     return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
 
 
+def _pv(p_value: float) -> str:
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
 def _int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
 
@@ -571,4 +881,3 @@ def _display(value: Any, key: str) -> str:
     if key in {"qps", "dims"}:
         return f"{value:.0f}"
     return f"{value:.1f}"
-

@@ -11,7 +11,9 @@ A complete adapter (the whole file `retrievers/my_adapter.py`):
 ...                 for qid, q in queries.items()}
 
 Adapters whose vectors live in Qdrant subclass `EngineRetriever` and only say how to
-encode; indexing, caching and search are shared.
+encode; indexing, caching and search are shared. Their search returns the canonical run
+(bench.results.canonical_run): the engine orders equal scores arbitrarily and may cut a
+group of ties anywhere, so `search_with_ties` fetches until every hit tied with the k-th is in.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import Any, ClassVar
 from tqdm.auto import tqdm
 
 from bench.data import Corpus, Run, corpus_fingerprint
-from bench.engine import Collection, Engine, Vector, VectorField
+from bench.engine import Collection, Engine, Hits, Vector, VectorField
+from bench.results import canonical_run, round_score
 
 
 def default_cache_dir() -> Path:
@@ -116,8 +119,8 @@ class EngineRetriever(Retriever):
             raise RuntimeError(f"{self.name}: call index() before search()")
         query_ids = list(queries)
         vectors = self.encode_queries([queries[q] for q in query_ids])
-        hits = self.collection.search(self.field.name, vectors, k)
-        return hits_to_run(query_ids, hits, self.doc_ids)
+        hits = search_with_ties(self.collection, self.field.name, vectors, k)
+        return canonical_run(hits_to_run(query_ids, hits, self.doc_ids), k)
 
 
 def collection_name(*parts: str) -> str:
@@ -145,6 +148,29 @@ def load_points(collection: Collection, vectors: dict[str, list[Vector]], batch:
             list(range(start, stop)), {name: vecs[start:stop] for name, vecs in vectors.items()}
         )
     collection.finish()
+
+
+def search_with_ties(collection: Collection, field: str, vectors: list[Vector], k: int) -> list[Hits]:
+    """At least the top k hits per query, and every hit whose written score ties the k-th's.
+
+    Fetches 2k (short product titles tie often under BM25); a query whose last hit still ties
+    its k-th (and may have more beyond the limit) is fetched again with twice the limit. Any
+    hit left out then scores below the k-th at the written precision, so `canonical_run`
+    cuts at k exactly where trec_eval would.
+    """
+    if k < 1:
+        return [[] for _ in vectors]
+    limit = 2 * k
+    hits = collection.search(field, vectors, limit)
+    while True:
+        open_ties = [i for i, h in enumerate(hits)
+                     if len(h) >= limit and round_score(h[k - 1][1]) == round_score(h[-1][1])]
+        if not open_ties:
+            return hits
+        limit *= 2
+        more = collection.search(field, [vectors[i] for i in open_ties], limit)
+        for i, query_hits in zip(open_ties, more, strict=True):
+            hits[i] = query_hits
 
 
 def hits_to_run(query_ids: list[str], hits: list[list[tuple[int, float]]], doc_ids: list[str]) -> Run:

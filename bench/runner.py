@@ -5,8 +5,11 @@
 For each (dataset, retriever) it indexes the test corpus (cached by the engine), searches
 all test queries in one batch (throughput), then times `latency_queries` single-query
 calls (latency p50/p95, query encoding included), and writes
-`results/<dataset>/runs/<retriever>.trec` + `.json`. The JSON is written last, so a pair
-with a JSON is complete: a rerun skips it (resume) unless `force` is set.
+`results/<dataset>/runs/<retriever>.trec` + `.json` (a quick run with --limit-queries, another
+k or seed goes to `results/<dataset>/variants/<variant>/`, see bench/results.py). The run is
+put in canonical form (bench.results.canonical_run) before it is written; the JSON sidecar is
+written last and records the run file's sha256 and the run's key. A rerun reuses a stored run
+only when both still match (`bench.results.verify_run`), else recomputes it and says why.
 """
 
 from __future__ import annotations
@@ -28,15 +31,26 @@ from bench.engine import Engine, open_engine
 from bench.environment import environment
 from bench.errors import BenchError
 from bench.io import read_json, write_json
-from bench.results import dataset_dir, run_path, write_trec_qrels, write_trec_run
+from bench.results import (
+    PROTOCOL_K,
+    PROTOCOL_SEED,
+    UnverifiedRun,
+    canonical_run,
+    dataset_dir,
+    run_path,
+    variant_name,
+    verify_run,
+    write_trec_qrels,
+    write_trec_run,
+)
 from bench.retriever import Retriever, Settings, default_cache_dir
 
 
 @dataclass
 class RunOptions:
-    k: int = 100
+    k: int = PROTOCOL_K
     limit_queries: int | None = None
-    seed: int = 42
+    seed: int = PROTOCOL_SEED
     out: Path = Path("results")
     cache_dir: Path = field(default_factory=default_cache_dir)
     data_dir: Path | None = None
@@ -48,6 +62,11 @@ class RunOptions:
     batch_size: int = 32
     max_seq_length: int = 256
     trust_remote_code: bool = False
+
+    @property
+    def variant(self) -> str | None:
+        """None for the full protocol, else the variant folder these runs go to (never mixed)."""
+        return variant_name(self.limit_queries, self.k, self.seed)
 
 
 @dataclass
@@ -77,7 +96,7 @@ def run_benchmark(dataset_names: list[str], retriever_names: list[str], options:
             dataset = load(dataset_name, split="test", data_dir=options.data_dir,
                            limit_queries=options.limit_queries, seed=options.seed)
             print(f"\n{dataset}")
-            _write_dataset(dataset, options.out)
+            _write_dataset(dataset, options.out, options.variant)
             for retriever_name in retriever_names:
                 written.append(_run_one(dataset, retriever_name, engine, options))
     finally:
@@ -86,11 +105,16 @@ def run_benchmark(dataset_names: list[str], retriever_names: list[str], options:
 
 
 def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions) -> Outcome:
-    meta_path = run_path(options.out, dataset.name, retriever_name, ".json")
+    meta_path = run_path(options.out, dataset.name, retriever_name, ".json", options.variant)
     key = _run_key(dataset, retriever_name, options)
-    if not options.force and meta_path.is_file() and _stored_key(meta_path) == key:
-        print(f"  {retriever_name:<22} done before (same data, k and model): reused {meta_path}")
-        return Outcome(meta_path, reused=True)
+    if not options.force:
+        try:
+            verify_run(meta_path, key)
+            print(f"  {retriever_name:<22} done before (same data, k and model; file verified): reused")
+            return Outcome(meta_path, reused=True)
+        except UnverifiedRun as why:
+            if meta_path.exists():  # something was stored but cannot be trusted: say so
+                print(f"  {retriever_name}: {why}: recomputing")
 
     retriever = registry.create(retriever_name, _settings(retriever_name, options, engine))
     started = time.perf_counter()
@@ -100,6 +124,7 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
     started = time.perf_counter()
     run = retriever.search(dataset.queries, options.k)
     search_seconds = time.perf_counter() - started
+    run = canonical_run(run, options.k)  # what is written is what is scored, in trec_eval's order
     latencies = _latencies(retriever, dataset.queries, options)
 
     info = retriever.info()
@@ -108,7 +133,10 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
         "retriever": retriever_name,
         "dataset": dataset.name,
         "split": dataset.split,
+        "variant": options.variant,
         "k": options.k,
+        "limit_queries": options.limit_queries,
+        "seed": options.seed,
         "queries": len(dataset.queries),
         "documents": len(dataset.corpus),
         "engine": getattr(engine, "kind", type(engine).__name__),
@@ -124,8 +152,9 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
         "key": key,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_trec_run(run_path(options.out, dataset.name, retriever_name), run, retriever_name)
-    write_json(meta_path, meta)  # last: its presence marks the pair complete
+    trec_path = run_path(options.out, dataset.name, retriever_name, ".trec", options.variant)
+    meta["run_sha256"] = write_trec_run(trec_path, run, retriever_name)
+    write_json(meta_path, meta)  # last: a sidecar matching the run file marks the pair complete
     print(
         f"  {retriever_name:<22} index {index_seconds:7.1f} s{' (cached)' if index_cached else ''}"
         f" · search {meta['qps']:8.1f} q/s · p50 {meta['latency_ms_p50']:.2f} ms"
@@ -177,12 +206,14 @@ def _latencies(retriever: Retriever, queries: dict[str, str], options: RunOption
     return timings
 
 
-def _write_dataset(dataset: Dataset, out: Path) -> None:
-    folder = dataset_dir(out, dataset.name)
+def _write_dataset(dataset: Dataset, out: Path, variant: str | None) -> None:
+    """qrels.trec and dataset.json of the folder these runs go to (only its own queries)."""
+    folder = dataset_dir(out, dataset.name, variant)
     write_trec_qrels(folder / "qrels.trec", dataset.qrels)
     write_json(folder / "dataset.json", {
         "name": dataset.name,
         "split": dataset.split,
+        "variant": variant,
         "queries": len(dataset.queries),
         "documents": len(dataset.corpus),
         "judgments": sum(len(grades) for grades in dataset.qrels.values()),
@@ -202,7 +233,8 @@ def _settings(retriever_name: str, options: RunOptions, engine: Engine | None) -
 
 
 def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
-    """What a stored run depends on: corpus, queries, k, text length and the weights of its models.
+    """What a stored run depends on: corpus, queries (so limit_queries and seed), k, text length
+    and the weights of its models.
 
     Hashing the weights (not just the model's name) means a model retrained in place is
     benchmarked again instead of being reused.
@@ -214,13 +246,6 @@ def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
         if isinstance(identity, dict):
             weights[name] = identity.get("model_sha256")
     parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
-             str(options.max_seq_length), retriever_name, json.dumps(weights, sort_keys=True),
-             options.qdrant_url or "edge"]
+             str(options.limit_queries), str(options.seed), str(options.max_seq_length), retriever_name,
+             json.dumps(weights, sort_keys=True), options.qdrant_url or "edge"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-def _stored_key(meta_path: Path) -> str | None:
-    try:
-        return read_json(meta_path).get("key")
-    except (OSError, ValueError):
-        return None

@@ -42,6 +42,7 @@ from bench.errors import BenchError
 from bench.io import read_json, write_json, write_text
 
 if TYPE_CHECKING:
+    import torch
     from sentence_transformers import SparseEncoder
 
     import datasets
@@ -55,12 +56,22 @@ MINE_TOP_K = 20
 NEGATIVES_PER_QUERY = 3
 HYPERPARAMETERS = (
     "epochs", "batch_size", "lr", "query_reg", "doc_reg", "seed", "max_pairs", "max_seq_length",
+    "pairs", "lr_scheduler", "architecture",
 )
-# CPU-sized default of `run --all`: one epoch over 12,000 pairs at batch 64 is about 190 steps,
-# 1.2-2 s each on 2 idle cores (64-token texts). lr 3e-4: far fewer steps than the GPU recipe's 2e-5.
-CPU_DEFAULT_PAIRS = 12_000
+# CPU-sized default of `run --all` (README: the experiment table). 16,000 pairs, one per train
+# query per pass (every query once before any gets a second product), so Home Depot's ~8,900
+# queries dominate and CrowdFlower's 212 are not repeated 28 times; texts cut to 32 tokens
+# (Home Depot titles: 19 tokens median, 30 at p90), ~1.5x fewer tokens per step than 64.
+# 250 steps at batch 64; lr 3e-4: far fewer steps than the GPU recipe's 2e-5.
+CPU_DEFAULT_PAIRS = 16_000
 CPU_DEFAULT_BATCH_SIZE = 64
 CPU_DEFAULT_LR = 3e-4
+CPU_DEFAULT_PAIR_SELECTION = "per-query"
+CPU_DEFAULT_MAX_SEQ_LENGTH = 32
+ARCHITECTURES = {"splade-doc": "inference-free"}  # model name -> architecture, when not plain SPLADE
+# inference-free: the static query weights start from IDF (values ~1-10) and need a larger step
+# than the transformer to move within a few hundred steps
+STATIC_LR = 3e-3
 
 
 @dataclass
@@ -74,8 +85,11 @@ class TrainConfig:
     lr: float = 2e-5
     query_reg: float = 5e-5
     doc_reg: float = 3e-5
-    hard_negatives: str = "none"  # none | bm25 | self
+    pairs: str = "all"  # all | per-query (see build_training_data)
+    hard_negatives: str = "none"  # none | bm25 | self | judged
     rounds: int = 1
+    lr_scheduler: str = "linear"  # any transformers scheduler name, e.g. cosine, constant_with_warmup
+    architecture: str = "splade"  # splade | inference-free (static query weights, SPLADE documents)
     device: str = "auto"
     seed: int = 42
     resume: bool = False
@@ -98,7 +112,11 @@ class TrainingData:
     dev_corpus: dict[str, str] = field(default_factory=dict)
     dev_relevant: dict[str, set[str]] = field(default_factory=dict)
     mine_corpus: dict[str, str] = field(default_factory=dict)  # products the negatives come from
-    known_positives: dict[str, set[str]] = field(default_factory=dict)  # query text -> positive texts
+    # query text -> texts of every product judged for it, at any grade: a mined negative is never
+    # one of them (a partly relevant product is not a negative; the false-negative problem)
+    judged: dict[str, set[str]] = field(default_factory=dict)
+    # query text -> its judged products graded clearly irrelevant, lowest grade first
+    judged_negatives: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)  # dataset -> rows
 
 
@@ -122,17 +140,27 @@ def load_train_splits(names: list[str], data_dir: Path | None, seed: int) -> lis
 
 def build_training_data(
     splits: list[Dataset], max_pairs: int | None, seed: int, dev_queries: int = DEV_QUERIES,
-    dev_distractors: int = DEV_DISTRACTORS,
+    dev_distractors: int = DEV_DISTRACTORS, pairs: str = "all",
 ) -> TrainingData:
-    """(query, positive) rows, at most `max_pairs` split evenly over the sources, plus a dev slice.
+    """(query, positive) rows from train queries, plus a held-out dev slice.
+
+    `pairs="all"`: every (query, relevant product) pair, at most `max_pairs` split evenly over the
+    sources. `pairs="per-query"`: passes over the train queries of all sources together, one
+    positive per query per pass (best graded first, then the next, cycling), cut at `max_pairs`;
+    every query counts the same, whatever its number of relevant products, and each source
+    contributes in proportion to its queries.
 
     Dev queries are a seeded sample of each source's train queries (at most 10% of them); their
     pairs never enter training. Positive texts are `Document.contents`, what the index encodes.
     """
+    if pairs not in {"all", "per-query"}:
+        raise BenchError(f"--pairs {pairs}: choose all or per-query")
     data = TrainingData(rows=[])
     cap = None if max_pairs is None else max(1, max_pairs // len(splits))
     dev_per_source = max(1, dev_queries // len(splits))
     rng = random.Random(seed)
+    passes: list[tuple[int, float, str, dict[str, str]]] = []  # per-query: (pass, tie-break, source, row)
+    train_queries: dict[str, list[str]] = {}
     for split in splits:
         query_ids = sorted(split.queries)
         rng.shuffle(query_ids)
@@ -144,36 +172,61 @@ def build_training_data(
             data.dev_relevant[key] = {f"{split.name}:{d}" for d in split.relevant(qid)}
             for doc_id in split.qrels[qid]:
                 data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
-        rows = [
-            {"query": split.queries[qid], "positive": split.corpus[doc_id].contents}
-            for qid in train_ids
-            for doc_id in sorted(split.relevant(qid))
-        ]
-        rng.shuffle(rows)
-        rows = rows[:cap] if cap is not None else rows
-        data.rows.extend(rows)
-        data.sources[split.name] = len(rows)
-        used = {row["query"] for row in rows}
-        for qid in train_ids:
-            if split.queries[qid] not in used:
-                continue
-            positives = data.known_positives.setdefault(split.queries[qid], set())
-            positives.update(split.corpus[d].contents for d in split.relevant(qid))
-            for doc_id in split.qrels[qid]:
-                data.mine_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+        if pairs == "all":
+            rows = [
+                {"query": split.queries[qid], "positive": split.corpus[doc_id].contents}
+                for qid in train_ids
+                for doc_id in sorted(split.relevant(qid))
+            ]
+            rng.shuffle(rows)
+            rows = rows[:cap] if cap is not None else rows
+            data.rows.extend(rows)
+            data.sources[split.name] = len(rows)
+        else:
+            rounds = max((len(split.relevant(q)) for q in train_ids), default=0)
+            if max_pairs is not None:  # enough passes for the cap even if this source were alone
+                rounds = max(rounds, math.ceil(max_pairs / max(len(train_ids), 1)))
+            for qid in train_ids:
+                grades = split.qrels[qid]
+                ranked = sorted(split.relevant(qid), key=lambda d: (-grades[d], d))
+                query = split.queries[qid]
+                for turn in range(rounds if ranked else 0):
+                    positive = split.corpus[ranked[turn % len(ranked)]].contents
+                    passes.append((turn, rng.random(), split.name, {"query": query, "positive": positive}))
+        train_queries[split.name] = train_ids
         # distractors for the dev slice: other train products, so dev retrieval is not trivial
         others = sorted(set(split.corpus) - set().union(*(split.qrels[q] for q in dev_ids)))
         for doc_id in random.Random(seed).sample(others, min(len(others), dev_distractors // len(splits))):
             data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
-    rng.shuffle(data.rows)
+    if pairs == "per-query":
+        passes.sort(key=lambda item: item[:2])  # pass by pass, shuffled within a pass
+        kept = passes[:max_pairs]
+        data.rows = [row for *_, row in kept]
+        data.sources = {split.name: sum(name == split.name for _, _, name, _ in kept) for split in splits}
     if not data.rows:
         names = ", ".join(s.name for s in splits)
         raise BenchError(f"no (query, positive) pairs in the train split of {names}; pick another dataset")
+    rng.shuffle(data.rows)
+    used = {row["query"] for row in data.rows}
+    for split in splits:  # what negatives need, for the queries that are trained on
+        for qid in train_queries[split.name]:
+            query = split.queries[qid]
+            if query not in used:
+                continue
+            grades = split.qrels[qid]
+            data.judged.setdefault(query, set()).update(split.corpus[d].contents for d in grades)
+            # clearly irrelevant: graded at most half the relevant grade (Home Depot: mean rating <= 1.67)
+            low = sorted((d for d, g in grades.items() if g <= split.relevant_grade // 2),
+                         key=lambda d: (grades[d], d))
+            if low:
+                data.judged_negatives.setdefault(query, []).extend(split.corpus[d].contents for d in low)
+            for doc_id in grades:  # products negatives are mined from
+                data.mine_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
     return data
 
 
 def bm25_negatives(data: TrainingData, queries: list[str]) -> dict[str, list[str]]:
-    """Top BM25 products per query that are not known positives (the project's BM25)."""
+    """Top BM25 products per query that are not judged for it (the project's BM25)."""
     from bench.data import Document
     from retrievers.bm25_rank import BM25Rank
 
@@ -184,7 +237,7 @@ def bm25_negatives(data: TrainingData, queries: list[str]) -> dict[str, list[str
 
 
 def model_negatives(model: SparseEncoder, data: TrainingData, queries: list[str]) -> dict[str, list[str]]:
-    """Top products by the current model per query that are not known positives (ANCE-style)."""
+    """Top products by the current model per query that are not judged for it (ANCE-style)."""
     import torch
 
     keys = list(data.mine_corpus)
@@ -204,8 +257,8 @@ def _keep_negatives(data: TrainingData, queries: list[str], runs: list[dict]) ->
     negatives: dict[str, list[str]] = {}
     for query, run in zip(queries, runs, strict=True):
         ranked = sorted(run, key=lambda k: -run[k])
-        positives = data.known_positives[query]
-        texts = [data.mine_corpus[k] for k in ranked if data.mine_corpus[k] not in positives]
+        judged = data.judged[query]
+        texts = [data.mine_corpus[k] for k in ranked if data.mine_corpus[k] not in judged]
         if texts:
             negatives[query] = list(dict.fromkeys(texts))[:NEGATIVES_PER_QUERY]
     return negatives
@@ -235,8 +288,10 @@ def to_hf_dataset(rows: list[dict[str, str]]) -> datasets.Dataset:
 # ---------------------------------------------------------------- sentence-transformers pieces
 
 
-def splade_loss(model: SparseEncoder, query_reg: float, doc_reg: float):
-    """SpladeLoss(SparseMultipleNegativesRankingLoss); the weight names changed across 5.x releases."""
+def splade_loss(model: SparseEncoder, query_reg: float | None, doc_reg: float):
+    """SpladeLoss(SparseMultipleNegativesRankingLoss); the weight names changed across 5.x releases.
+
+    `query_reg=None`: no query regulariser (inference-free: a query has only its own tokens)."""
     from sentence_transformers.sparse_encoder import losses
 
     ranking = losses.SparseMultipleNegativesRankingLoss(model)
@@ -248,7 +303,7 @@ def splade_loss(model: SparseEncoder, query_reg: float, doc_reg: float):
     return losses.SpladeLoss(model, ranking, **weights)
 
 
-def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device: str):
+def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device: str, routed: bool = False):
     from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments
 
     # the trainer's step count (a last partial batch is a step); dev is scored halfway and at the end
@@ -262,6 +317,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device:
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,
         "learning_rate": config.lr,
+        "lr_scheduler_type": config.lr_scheduler,
         "warmup_steps": max(1, steps // 10),  # an int is the same in every version
         "batch_sampler": "no_duplicates",
         "seed": config.seed,
@@ -280,6 +336,9 @@ def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device:
         kwargs["eval_on_start"] = False  # the dev slice is scored after the first step, never before
     if config.max_steps:
         kwargs["max_steps"] = config.max_steps
+    if routed:  # inference-free: query columns go to the static weights, products to SPLADE
+        kwargs["router_mapping"] = {"query": "query", "positive": "document", "negative": "document"}
+        kwargs["learning_rate_mapping"] = {r"sub_modules\.query\.\d+\.weight": STATIC_LR}
     return SparseEncoderTrainingArguments(**kwargs)
 
 
@@ -312,14 +371,61 @@ def load_base(base: str | None, device: str) -> SparseEncoder:
         model = load_sparse(base, device=device)
     except BenchError as err:  # the encoder loader names the run option; here it is --base
         raise BenchError(str(err).replace("--model", "--base", 1)) from None
-    if type(model[-1]).__name__ != "SpladePooling":
+    last = document_modules(model)[-1]
+    if type(last).__name__ != "SpladePooling":
         raise BenchError(
-            f"--base {base}: is a {type(model[-1]).__name__} model, not SPLADE (MLM head + SpladePooling); "
+            f"--base {base}: is a {type(last).__name__} model, not SPLADE (MLM head + SpladePooling); "
             "pass a masked-language model or a SPLADE SparseEncoder"
         )
     from bench.splade_pooling import use_max_first_pooling
 
     return use_max_first_pooling(model)  # same gradients, 1.35x faster steps; saves as stock
+
+
+def document_modules(model: SparseEncoder) -> list:
+    """The modules that encode documents: the whole model, or the document route of a Router."""
+    from sentence_transformers.sparse_encoder.modules import Router
+
+    return list(model[0].sub_modules["document"]) if isinstance(model[0], Router) else list(model)
+
+
+def is_inference_free(model: SparseEncoder) -> bool:
+    """Queries are encoded by a SparseStaticEmbedding (a weight per token), not a transformer."""
+    from sentence_transformers.sparse_encoder.modules import Router, SparseStaticEmbedding
+
+    router = model[0]
+    return isinstance(router, Router) and "query" in router.sub_modules and any(
+        isinstance(module, SparseStaticEmbedding) for module in router.sub_modules["query"]
+    )
+
+
+def inference_free(model: SparseEncoder, texts: list[str]) -> SparseEncoder:
+    """Inference-free SPLADE: a Router whose query side is one static weight per vocabulary token
+    (SparseStaticEmbedding, initialised with the IDF of `texts`) and whose document side is the
+    SPLADE model's own transformer and pooling. Encoding a query is a tokenizer lookup."""
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.modules import Router, SparseStaticEmbedding
+
+    if is_inference_free(model):
+        return model  # --base is already one: keep its trained query weights
+    tokenizer = model.tokenizer
+    query = SparseStaticEmbedding(tokenizer=tokenizer, weight=idf_weights(tokenizer, texts))
+    router = Router.for_query_document(query_modules=[query], document_modules=document_modules(model))
+    return SparseEncoder(modules=[router], similarity_fn_name="dot", device=str(model.device))
+
+
+def idf_weights(tokenizer, texts: list[str]) -> torch.Tensor:
+    """BM25's IDF of every vocabulary token over `texts` (a token in no text gets the largest)."""
+    import torch
+
+    vocab = len(tokenizer.get_vocab())
+    df = torch.zeros(vocab)
+    for start in range(0, len(texts), 4096):
+        ids = tokenizer(texts[start:start + 4096], add_special_tokens=False)["input_ids"]
+        for row in ids:
+            df[torch.tensor(sorted(set(row)), dtype=torch.long)] += 1
+    n = len(texts)
+    return torch.log1p((n - df + 0.5) / (df + 0.5))
 
 
 # ---------------------------------------------------------------- training
@@ -347,8 +453,10 @@ def train(config: TrainConfig) -> Path:
         raise BenchError(
             f"{staging} holds an interrupted training run; pass --resume to continue it, or delete it"
         )
-    if config.hard_negatives not in {"none", "bm25", "self"}:
-        raise BenchError(f"--hard-negatives {config.hard_negatives}: choose none, bm25 or self")
+    if config.architecture not in {"splade", "inference-free"}:
+        raise BenchError(f"--architecture {config.architecture}: choose splade or inference-free")
+    if config.hard_negatives not in {"none", "bm25", "self", "judged"}:
+        raise BenchError(f"--hard-negatives {config.hard_negatives}: choose none, bm25, self or judged")
     device = resolve_device(config.device)
     started = time.perf_counter()
     model = load_base(config.base, device)  # fails fast, before any data work
@@ -357,8 +465,10 @@ def train(config: TrainConfig) -> Path:
     saved_length = model.max_seq_length
     splits = load_train_splits(config.datasets, config.data_dir, config.seed)
     data = build_training_data(
-        splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors
+        splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors, config.pairs
     )
+    if config.architecture == "inference-free":
+        model = inference_free(model, list(dict.fromkeys(data.mine_corpus.values())))
     sources = ", ".join(f"{k} {v}" for k, v in data.sources.items())
     print(f"training pairs: {len(data.rows)} ({sources}); dev: {len(data.dev_queries)} train queries "
           f"held out, {len(data.dev_corpus)} products; device {device}")
@@ -366,8 +476,11 @@ def train(config: TrainConfig) -> Path:
 
     queries = sorted({row["query"] for row in data.rows})
     negatives: dict[str, list[str]] = {}
-    if config.hard_negatives == "bm25":
+    if config.hard_negatives in {"bm25", "judged"}:
         negatives = bm25_negatives(data, queries)
+    if config.hard_negatives == "judged":  # a judged irrelevant product where the query has one
+        negatives = {q: data.judged_negatives.get(q) or negatives[q]
+                     for q in queries if q in data.judged_negatives or q in negatives}
     rounds = config.rounds if config.hard_negatives == "self" else 1
     log: list[dict[str, Any]] = []
     for round_number in range(1, rounds + 1):
@@ -384,10 +497,11 @@ def train(config: TrainConfig) -> Path:
         if not rows:
             raise BenchError("hard-negative mining found no negatives; use --hard-negatives none")
         model.max_seq_length = config.max_seq_length
-        args = training_arguments(config, round_dir / "checkpoints", len(rows), device)
+        routed = is_inference_free(model)
+        args = training_arguments(config, round_dir / "checkpoints", len(rows), device, routed)
         trainer = SparseEncoderTrainer(
             model=model, args=args, train_dataset=to_hf_dataset(rows),
-            loss=splade_loss(model, config.query_reg, config.doc_reg),
+            loss=splade_loss(model, None if routed else config.query_reg, config.doc_reg),
             evaluator=dev_evaluator(data, config.batch_size),
         )
         resume = config.resume and any((round_dir / "checkpoints").glob("checkpoint-*"))
@@ -411,6 +525,7 @@ def train(config: TrainConfig) -> Path:
         "split": "train",
         "pairs": len(data.rows),
         "pairs_per_dataset": data.sources,
+        "architecture": config.architecture,
         "hard_negatives": config.hard_negatives,
         "rounds": rounds,
         "hyperparameters": {k: v for k, v in asdict(config).items() if k in HYPERPARAMETERS},
@@ -493,9 +608,12 @@ def present_datasets(data_dir: Path | None = None) -> list[str]:
     return [name for name in NAMES if missing(name, data_dir) is None]
 
 
-def cpu_default_config(names: list[str], output: Path, data_dir: Path | None = None) -> TrainConfig:
+def cpu_default_config(names: list[str], output: Path, data_dir: Path | None = None,
+                       architecture: str = "splade") -> TrainConfig:
     return TrainConfig(datasets=names, output=output, max_pairs=CPU_DEFAULT_PAIRS, lr=CPU_DEFAULT_LR,
-                       batch_size=CPU_DEFAULT_BATCH_SIZE, data_dir=data_dir, device="auto")
+                       batch_size=CPU_DEFAULT_BATCH_SIZE, pairs=CPU_DEFAULT_PAIR_SELECTION,
+                       max_seq_length=CPU_DEFAULT_MAX_SEQ_LENGTH, architecture=architecture,
+                       data_dir=data_dir, device="auto")
 
 
 def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME,
@@ -511,25 +629,28 @@ def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL
     names = datasets or present_datasets(data_dir)
     if not names:
         raise BenchError("no dataset is present; `python -m bench list` shows what is missing")
-    config = cpu_default_config(names, output, data_dir)
+    architecture = ARCHITECTURES.get(name, "splade")
+    config = cpu_default_config(names, output, data_dir, architecture)
     config.resume = partial_dir(output).exists()
     print(f"{output} is missing: training it first on the train splits of {', '.join(names)} "
-          f"({CPU_DEFAULT_PAIRS} pairs, batch {CPU_DEFAULT_BATCH_SIZE}, 1 epoch; "
-          "about 6 minutes on 2 CPU cores)")
+          f"({architecture}, {CPU_DEFAULT_PAIRS} pairs, {CPU_DEFAULT_PAIR_SELECTION}, batch "
+          f"{CPU_DEFAULT_BATCH_SIZE}, 1 epoch; about 6 minutes on 2 idle CPU cores)")
     train(config)
     return True
 
 
 def cross_domain_models() -> dict[str, list[str]]:
-    """Retriever name -> datasets its model is trained on, for the cross-domain matrix.
+    """Retriever name -> datasets its model is trained on (the cross-domain matrix's rows).
 
-    Each name benchmarks `models/<name>` (see retrievers/splade_finetuned.py); train the missing
-    ones with `ensure_default_model(name=..., datasets=...)`.
+    Each name benchmarks `models/<name>` (see retrievers/splade_finetuned.py and splade_doc.py);
+    train the missing ones with `ensure_default_model(name=..., datasets=...)`. All but the
+    default join `run --all` once their model exists.
     """
     return {
         "splade-ft-homedepot": ["homedepot"],
         "splade-ft-crowdflower": ["crowdflower"],
         DEFAULT_MODEL_NAME: ["homedepot", "crowdflower"],
+        "splade-doc": ["homedepot", "crowdflower"],
     }
 
 
@@ -551,7 +672,16 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--query-reg", type=float, default=5e-5, help="FLOPS weight on queries")
     parser.add_argument("--doc-reg", type=float, default=3e-5, help="FLOPS weight on documents")
-    parser.add_argument("--hard-negatives", choices=["none", "bm25", "self"], default="none")
+    parser.add_argument("--pairs", choices=["all", "per-query"], default="all",
+                        help="all (query, relevant product) pairs, or one per query per pass")
+    parser.add_argument("--hard-negatives", choices=["none", "bm25", "self", "judged"], default="none",
+                        help="mined products never include one judged for the query; judged = a product "
+                        "graded irrelevant for the query (BM25-mined where it has none)")
+    parser.add_argument("--architecture", choices=["splade", "inference-free"], default="splade",
+                        help="inference-free: queries get one trained weight per token (no transformer), "
+                        "documents SPLADE")
+    parser.add_argument("--lr-scheduler", default="linear",
+                        help="learning-rate schedule after warm-up: linear, cosine, constant_with_warmup")
     parser.add_argument("--rounds", type=int, default=1, help="training rounds with --hard-negatives self")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--seed", type=int, default=42)
@@ -578,7 +708,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     train(TrainConfig(
         datasets=names, output=output, base=args.base, max_pairs=args.max_pairs, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, query_reg=args.query_reg, doc_reg=args.doc_reg,
-        hard_negatives=args.hard_negatives, rounds=args.rounds, device=args.device, seed=args.seed,
+        pairs=args.pairs, architecture=args.architecture, hard_negatives=args.hard_negatives,
+        lr_scheduler=args.lr_scheduler, rounds=args.rounds, device=args.device, seed=args.seed,
         resume=args.resume, data_dir=args.data_dir, max_steps=args.max_steps,
         max_seq_length=args.max_seq_length,
     ))

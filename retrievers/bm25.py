@@ -16,9 +16,11 @@ rank_bm25 as the reference. Tokens come from `bench.text.tokenize`; term ids are
 CRC32 of the token, so no vocabulary is stored and unseen query terms just match nothing
 (a hash collision merges two terms: about one pair in a 50k-term vocabulary).
 
-Short product titles give many exactly tied scores, and Qdrant orders ties arbitrarily,
-so `search` fetches 2k hits and breaks ties by point id (= sorted doc id) before cutting
-to k: runs are reproducible and agree with `bm25-rank`, which breaks ties the same way.
+Short product titles give many exactly tied scores, and Qdrant orders ties arbitrarily, so
+search (shared by every engine adapter, `bench.retriever.search_with_ties`) fetches 2k hits,
+more when the ties of the k-th hit go past them, and ranks by the tie convention of
+`bench.results` (score at the written precision descending, then doc id descending, as
+trec_eval does) before cutting to k: `bm25-rank` breaks ties the same way.
 
 `Settings.options` may set "k1" (default 1.2) and "b" (default 0.75).
 """
@@ -29,9 +31,8 @@ import zlib
 from collections import Counter
 from typing import Any
 
-from bench.data import Run
 from bench.engine import SparseVector, VectorField
-from bench.retriever import EngineRetriever, Settings, hits_to_run
+from bench.retriever import EngineRetriever, Settings
 from bench.text import TOKENIZER_VERSION, tokenize
 
 DEFAULT_K1 = 1.2
@@ -94,15 +95,6 @@ class BM25(EngineRetriever):
             vectors.append(SparseVector(list(counts), [float(c) for c in counts.values()]))
         self.stats["active_dims_query"] = mean_length(vectors)
         return vectors
-
-    def search(self, queries: dict[str, str], k: int) -> Run:
-        if self.collection is None:
-            raise RuntimeError(f"{self.name}: call index() before search()")
-        query_ids = list(queries)
-        vectors = self.encode_queries([queries[q] for q in query_ids])
-        hits = self.collection.search(self.field.name, vectors, 2 * k)
-        best = [sorted(query_hits, key=lambda hit: (-hit[1], hit[0]))[:k] for query_hits in hits]
-        return hits_to_run(query_ids, best, self.doc_ids)
 
     def info(self) -> dict[str, Any]:
         return {

@@ -14,8 +14,9 @@ differently) and `bm25` hashes terms to 31-bit ids (a rare collision merges two 
 
 Search adds up, term by term, rank_bm25's own `get_batch_scores` over the documents that
 contain the term (elsewhere a term adds 0, so the sum is `get_scores` without its Python
-pass over the whole corpus per term), then keeps the top k with argpartition. Documents
-scoring 0 are left out, as the engine leaves them out.
+pass over the whole corpus per term), then keeps the top k with argpartition, ranked by the
+tie convention of `bench.results.canonical_run` (as `bm25`). Documents scoring 0 are left
+out, as the engine leaves them out.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rank_bm25 import BM25Okapi
 from tqdm.auto import tqdm
 
 from bench.data import Corpus, Run
+from bench.results import SCORE_DECIMALS, canonical_run
 from bench.retriever import Retriever, Settings
 from bench.text import TOKENIZER_VERSION, tokenize
 from retrievers.bm25 import bm25_parameters
@@ -80,14 +82,15 @@ class BM25Rank(Retriever):
         if self.model is None:
             raise RuntimeError(f"{self.name}: call index() before search()")
         run: Run = {}
-        for query_id, text in tqdm(queries.items(), desc="bm25-rank", unit="query", leave=False):
+        batch = tqdm(queries.items(), desc="bm25-rank", unit="query", leave=False, disable=len(queries) < 256)
+        for query_id, text in batch:
             scores = np.zeros(len(self.doc_ids))
             for token in tokenize(text):  # a repeated query term counts again, as in get_scores
                 if token in self.postings:
                     docs = self.postings[token]
                     scores[docs] += self.model.get_batch_scores([token], docs)
             run[query_id] = {self.doc_ids[d]: float(scores[d]) for d in top_k(scores, k)}
-        return run
+        return canonical_run(run, k)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -98,9 +101,11 @@ class BM25Rank(Retriever):
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best positive scores, best first; ties go to the lower index."""
+    """Indices of the positive scores that can be in the top k: the k best and every score that
+    ties the k-th at the written precision (`canonical_run` then ranks them and cuts at k)."""
     candidates = np.flatnonzero(scores > 0)
     if len(candidates) > k:
         kth_best = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
-        candidates = candidates[scores[candidates] >= kth_best]  # every tie of the k-th score
-    return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+        margin = 10.0 ** -SCORE_DECIMALS  # more than rounding can move a score
+        candidates = candidates[scores[candidates] >= kth_best - margin]
+    return candidates

@@ -1,15 +1,19 @@
-"""Hybrid retrieval: two engine adapters in one collection, fused by RRF inside the engine.
+"""Hybrid retrieval: two engine adapters in one collection, fused by reciprocal-rank fusion.
 
 >>> retriever = Hybrid("hybrid:splade+dense", Settings(engine=engine))
 >>> retriever.index(dataset.corpus)          # one collection, one named vector per component
 >>> run = retriever.search(dataset.queries, k=100)
 
-Each query is one engine call: a prefetch of `prefetch_limit` (default 100,
-`Settings.options["prefetch_limit"]`) candidates per vector, then reciprocal-rank fusion,
+Each component's vector is searched in the engine for its top `prefetch_limit` (default 100,
+`Settings.options["prefetch_limit"]`) candidates, ranked by the tie convention of
+`bench.results` (score at the written precision descending, then doc id descending); then
 score = sum over components of 1 / (rrf_k + rank), ranks from 1 (ranx's and the paper's
-convention; the engine reports `rrf_k`, 60, and converts it for Qdrant). Documents are
-encoded by the components themselves, so their encoding caches make a hybrid after its
-components almost free.
+convention, rrf_k from the engine: 60). The fusion is done here, not by Qdrant's own RRF
+query: Qdrant ranks tied scores inside a prefetch arbitrarily (duplicate products have
+identical vectors; short titles tie under BM25), which changes fused scores from one index
+build to the next, and orders equal fused scores arbitrarily too. Documents are encoded by
+the components themselves, so their encoding caches make a hybrid after its components
+almost free.
 Components use their default models, or `Settings.options["models"][component]` (`--model`
 names one retriever, so it does not reach inside a pair).
 """
@@ -22,8 +26,18 @@ from typing import Any
 from bench import registry
 from bench.data import Corpus, Run
 from bench.engine import Collection
+from bench.engine.edge import DEFAULT_RRF_K
 from bench.errors import BenchError
-from bench.retriever import EngineRetriever, Retriever, Settings, hits_to_run, load_points, open_collection
+from bench.results import canonical_run
+from bench.retriever import (
+    EngineRetriever,
+    Retriever,
+    Settings,
+    hits_to_run,
+    load_points,
+    open_collection,
+    search_with_ties,
+)
 
 DEFAULT_PREFETCH_LIMIT = 100
 
@@ -73,9 +87,14 @@ class Hybrid(Retriever):
             raise RuntimeError(f"{self.name}: call index() before search()")
         query_ids = list(queries)
         texts = [queries[qid] for qid in query_ids]
-        vectors = {component.field.name: component.encode_queries(texts) for component in self.components}
-        hits = self.collection.fused_search(vectors, k, prefetch_limit=self.prefetch_limit)
-        return hits_to_run(query_ids, hits, self.doc_ids)
+        rankings = []
+        for component in self.components:
+            vectors = component.encode_queries(texts)
+            hits = search_with_ties(self.collection, component.field.name, vectors, self.prefetch_limit)
+            rankings.append(canonical_run(hits_to_run(query_ids, hits, self.doc_ids), self.prefetch_limit))
+        rrf_k = self.rrf_k if self.rrf_k is not None else DEFAULT_RRF_K
+        fused = {qid: rrf([ranking[qid] for ranking in rankings], rrf_k) for qid in query_ids}
+        return canonical_run(fused, k)
 
     @property
     def rrf_k(self) -> int | None:
@@ -96,6 +115,15 @@ class Hybrid(Retriever):
             "components": {component.name: component.info() for component in self.components},
             "index_cached": self.index_cached,
         }
+
+
+def rrf(rankings: list[dict[str, float]], rrf_k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion of rankings given best first: doc id -> sum of 1 / (rrf_k + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking, start=1):
+            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (rrf_k + rank)
+    return fused
 
 
 def parse_components(name: str) -> list[str]:

@@ -71,7 +71,9 @@ def test_third_party_adapter_is_discovered_through_its_entry_point(tmp_path: Pat
     ran = bench("run", "-r", "title-overlap", "-d", "homedepot", "--limit-queries", "40",
                 "--latency-queries", "5", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), env=env)
     assert ran.returncode == 0, ran.stderr
-    assert (out / "homedepot" / "runs" / "title-overlap.trec").is_file()
+    # a quick run (40 of 2,000 queries) is stored apart from the full protocol's runs
+    assert (out / "homedepot" / "variants" / "q40-seed42-k100" / "runs" / "title-overlap.trec").is_file()
+    assert not (out / "homedepot" / "runs").exists()
     (row,) = leaderboard_rows(out)
     assert row["dataset"] == "homedepot" and row["retriever"] == "title-overlap"
     assert 0 < float(row["ndcg@10"]) <= 1
@@ -92,7 +94,7 @@ def test_interrupted_run_resumes_and_reruns_give_the_same_leaderboard(
     with monkeypatch.context() as patch:
         patch.setattr(BM25Rank, "search", interrupt)
         assert main(argv) == 130
-    runs = out / "homedepot" / "runs"
+    runs = out / "homedepot" / "variants" / "q60-seed42-k100" / "runs"
     assert sorted(p.name for p in runs.iterdir()) == ["bm25.json", "bm25.trec"]  # no half-written files
     assert not (out / "leaderboard.csv").exists()
 

@@ -76,8 +76,9 @@ def test_runs_mode_ranks_queries_by_ndcg_difference(data, retrievers, tmp_path, 
     runs = {name: r.search(data.queries, 100) for name, r in retrievers.items()}
     write_trec_qrels(out / "homedepot" / "qrels.trec", data.qrels)
     write_json(out / "homedepot" / "dataset.json", {"relevant_grade": data.relevant_grade})
-    for name, run in runs.items():
-        write_trec_run(run_path(out, "homedepot", name), run, name)
+    for name, run in runs.items():  # as `bench run` stores them: run file, then sidecar with its sha256
+        sha = write_trec_run(run_path(out, "homedepot", name), run, name)
+        write_json(run_path(out, "homedepot", name, ".json"), {"retriever": name, "run_sha256": sha})
 
     assert (
         main(["explain", "-d", "homedepot", "--runs", "bm25", "splade", "--out", str(out), "--top", "50"])

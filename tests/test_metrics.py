@@ -75,10 +75,13 @@ def test_queries_without_results_score_zero_instead_of_raising() -> None:
     assert only_q2["mrr@10"] == pytest.approx((1 / 3) / 4)
 
 
-def test_tied_scores_are_broken_by_doc_id() -> None:
+def test_tied_scores_are_broken_by_doc_id_descending_as_trec_eval() -> None:
     tied = {"q": {"b": 1.0, "a": 1.0}}
-    assert evaluate({"q": {"a": 1}}, tied, 1)["mrr@10"] == 1.0  # "a" is ranked before "b"
-    assert evaluate({"q": {"b": 1}}, tied, 1)["mrr@10"] == 0.5
+    assert evaluate({"q": {"b": 1}}, tied, 1)["mrr@10"] == 1.0  # "b" is ranked before "a"
+    assert evaluate({"q": {"a": 1}}, tied, 1)["mrr@10"] == 0.5
+    # scores equal at the written precision (6 decimals) tie too: the file cannot tell them apart
+    near = {"q": {"a": 13.0547411, "b": 13.0547409}}
+    assert evaluate({"q": {"a": 1}}, near, 1)["mrr@10"] == 0.5
 
 
 def test_bad_relevant_grade_and_unanswerable_qrels_are_one_line_errors() -> None:

@@ -130,21 +130,112 @@ def test_an_interrupted_run_is_not_a_model(tmp_path: Path) -> None:
         _ = retriever.model_name
 
 
+def judged_texts(split) -> dict[str, set[str]]:
+    """Query text -> texts of every product judged for it, straight from the dataset's qrels."""
+    judged: dict[str, set[str]] = {}
+    for qid, grades in split.qrels.items():
+        judged.setdefault(split.queries[qid], set()).update(split.corpus[d].contents for d in grades)
+    return judged
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("miner", ["bm25", "self"])
-def test_mined_negatives_are_never_known_positives(miner: str) -> None:
+@pytest.mark.parametrize("miner", ["bm25", "self", "judged"])
+def test_mined_negatives_are_never_judged_for_the_query(miner: str) -> None:
     from bench.encoders import load_sparse
     from bench.train import bm25_negatives, model_negatives, with_negatives
 
-    data = build_training_data(load_train_splits(["homedepot"], None, seed=42), max_pairs=48, seed=42)
+    splits = load_train_splits(["homedepot"], None, seed=42)
+    data = build_training_data(splits, max_pairs=48, seed=42)
     queries = sorted({row["query"] for row in data.rows})
     if miner == "bm25":
         negatives = bm25_negatives(data, queries)
-    else:
+    elif miner == "self":
         negatives = model_negatives(load_sparse(None), data, queries)
+    else:
+        negatives = data.judged_negatives
     assert negatives
+    judged = judged_texts(splits[0])
     for query, texts in negatives.items():
+        if miner == "judged":  # judged on purpose: only products graded clearly irrelevant
+            grades = {splits[0].corpus[d].contents: g for q, gs in splits[0].qrels.items()
+                      if splits[0].queries[q] == query for d, g in gs.items()}
+            assert all(grades[text] <= splits[0].relevant_grade // 2 for text in texts)
+            continue
         assert 1 <= len(texts) <= 3
-        assert not set(texts) & data.known_positives[query]
+        assert not set(texts) & judged[query]  # not even a partly relevant one
     triplets = with_negatives(data.rows, negatives)
     assert triplets and all(row["negative"] in negatives[row["query"]] for row in triplets)
+
+
+def test_per_query_pairs_give_every_query_its_best_product_first() -> None:
+    splits = load_train_splits(["homedepot"], None, seed=42)
+    split = splits[0]
+    everything = build_training_data(splits, max_pairs=None, seed=42, pairs="per-query")
+    n_queries = len({row["query"] for row in everything.rows})
+    one_pass = build_training_data(splits, max_pairs=n_queries, seed=42, pairs="per-query")
+    queries = [row["query"] for row in one_pass.rows]
+    assert len(queries) == len(set(queries)) == n_queries  # one pair per query
+    best: dict[str, int] = {}
+    grade_of: dict[tuple[str, str], int] = {}
+    for qid, grades in split.qrels.items():
+        query = split.queries[qid]
+        for doc_id, grade in grades.items():  # products may share a title: keep the best grade
+            key = (query, split.corpus[doc_id].contents)
+            grade_of[key] = max(grade_of.get(key, 0), grade)
+        best[query] = max(best.get(query, 0), max(grades.values()))
+    assert all(grade_of[row["query"], row["positive"]] == best[row["query"]] for row in one_pass.rows)
+    # a second pass starts only once every query has had its first pair
+    two = build_training_data(splits, max_pairs=n_queries + 10, seed=42, pairs="per-query")
+    assert len(two.rows) == n_queries + 10 and len({row["query"] for row in two.rows}) == n_queries
+
+
+@pytest.fixture(scope="module")
+def inference_free_model(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("train") / "splade-doc"
+    return train(tiny_config(output, architecture="inference-free", max_steps=2))
+
+
+@pytest.mark.slow
+def test_inference_free_queries_run_no_transformer(inference_free_model: Path) -> None:
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
+
+    from bench.encoders import sparse_rows
+    from bench.retriever import Settings
+    from bench.train import is_inference_free
+    from retrievers.splade_doc import SpladeDoc
+
+    model = SparseEncoder(str(inference_free_model), device="cpu")
+    assert is_inference_free(model)
+    routes = model[0].sub_modules
+    assert [type(m) for m in routes["query"]] == [SparseStaticEmbedding]
+    assert isinstance(routes["document"][-1], SpladePooling)
+
+    transformer = routes["document"][0]
+    calls = []
+    transformer.auto_model.register_forward_hook(lambda *_: calls.append(1))
+    queries = ["cordless drill", "36 in. white vanity with top"]
+    query_vectors = model.encode_query(queries, convert_to_sparse_tensor=True)
+    assert calls == []  # no transformer forward pass for a query
+    assert query_vectors.coalesce()._nnz() > 0
+    model.encode_document(["DEWALT 20V MAX cordless drill"])
+    assert calls  # the hook does fire when the transformer runs
+
+    # the retriever's tokenizer lookup gives the model's own query vectors
+    retriever = SpladeDoc(Settings(model=str(inference_free_model)))
+    expected = sparse_rows(model.encode_query(queries, convert_to_sparse_tensor=True))
+    got = retriever.encode_queries(queries)
+    assert [v.indices for v in got] == [v.indices for v in expected]
+    assert all(torch.allclose(torch.tensor(a.values), torch.tensor(b.values))
+               for a, b in zip(got, expected, strict=True))
+    assert is_complete(inference_free_model)
+    assert '"architecture": "inference-free"' in (inference_free_model / MARKER).read_text()
+
+
+@pytest.mark.slow
+def test_splade_doc_refuses_a_model_that_encodes_queries(trained: Path) -> None:
+    from bench.retriever import Settings
+    from retrievers.splade_doc import SpladeDoc
+
+    with pytest.raises(BenchError, match="inference-free"):
+        SpladeDoc(Settings(model=str(trained))).encode_queries(["drill"])

@@ -4,6 +4,8 @@
 >>> python -m bench data verify
 >>> python -m bench data prepare esci --from /path/to/publisher/files
 >>> python -m bench data download wands [--url-base URL]
+>>> python -m bench data stats ./my-shop
+>>> python -m bench data export homedepot --format beir --out exports/homedepot [--split test --split train]
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.datasets import NAMES, data_root, dataset_dir, load, missing
-from bench.datasets.protocol import SPLITS
+from bench.datasets import NAMES, data_root, dataset_dir, missing, names, read_source
+from bench.datasets.protocol import make_split
 from bench.errors import BenchError
 from bench.io import sha256_file
 
@@ -29,9 +31,22 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         return parser
 
     stats = with_data_dir(commands.add_parser("stats", help="queries, products, judgments, grades per split"))
-    stats.add_argument("name", nargs="?", choices=NAMES, help="one dataset (default: all)")
+    stats.add_argument("name", nargs="?", help="a dataset name or folder (default: every dataset)")
     stats.add_argument("--seed", type=int, default=42)
+    stats.add_argument("--max-docs", type=int, default=None, metavar="N",
+                       help="sample the test corpus to N products (custom datasets: default all)")
     stats.set_defaults(func=cmd_stats)
+
+    export = with_data_dir(commands.add_parser("export", help="write a dataset's splits as a BEIR folder"))
+    export.add_argument("name", help="a dataset name or folder")
+    export.add_argument("--format", choices=["beir"], default="beir")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new folder")
+    export.add_argument("--split", action="append", default=[], metavar="SPLIT",
+                        help="test (default), train or dev; repeat for several (the corpus is their union)")
+    export.add_argument("--limit-queries", type=int, default=None, metavar="N")
+    export.add_argument("--max-docs", type=int, default=None, metavar="N")
+    export.add_argument("--seed", type=int, default=42)
+    export.set_defaults(func=cmd_export)
 
     verify = with_data_dir(commands.add_parser("verify", help="check the files against each SHA256SUMS"))
     verify.add_argument("name", nargs="?", choices=NAMES)
@@ -50,15 +65,33 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    for name in [args.name] if args.name else NAMES:
+    for name in [args.name] if args.name else names(args.data_dir):
         reason = missing(name, args.data_dir)
         if reason:
             print(f"{name}: missing: {reason}")
             continue
-        for split in SPLITS:
+        started = time.perf_counter()
+        source = read_source(name, args.data_dir, max_docs=args.max_docs)
+        read_seconds = time.perf_counter() - started
+        for split in source.splits:
             started = time.perf_counter()
-            dataset = load(name, split, data_dir=args.data_dir, seed=args.seed)
-            print(format_stats(dataset, time.perf_counter() - started))
+            dataset = make_split(source, split, seed=args.seed)
+            print(format_stats(dataset, read_seconds + time.perf_counter() - started))
+            read_seconds = 0.0
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bench.datasets.export import export_beir
+
+    started = time.perf_counter()
+    source = read_source(args.name, args.data_dir, max_docs=args.max_docs)
+    splits = [make_split(source, split, limit_queries=args.limit_queries, seed=args.seed)
+              for split in args.split or ["test"]]
+    out = export_beir(splits, args.out)
+    counts = "; ".join(f"{s.split}: {len(s.queries)} queries, {len(s.corpus)} products" for s in splits)
+    print(f"exported {source.name} ({counts}) as BEIR to {out} in {time.perf_counter() - started:.1f} s; "
+          f"run it with `python -m bench run -d {out}`")
     return 0
 
 

@@ -47,6 +47,21 @@ class Source:
     relevant_grade: int
     fill_to: int | None = CORPUS_SIZE
     notes: list[str] = field(default_factory=list)
+    max_test_queries: int | None = TEST_QUERIES
+    other_splits: dict[str, set[str]] = field(default_factory=dict)  # e.g. BEIR's dev: neither test nor train
+
+    @property
+    def splits(self) -> list[str]:
+        return [*SPLITS, *sorted(self.other_splits)]
+
+    def split_queries(self, split: str) -> list[str]:
+        """The query ids of `split`, sorted; train is every query in no other split."""
+        if split in self.other_splits:
+            return sorted(q for q in self.other_splits[split] if q in self.queries)
+        if split == "test":
+            return sorted(q for q in self.test_queries if q in self.queries)
+        elsewhere = set().union(*self.other_splits.values())
+        return sorted(q for q in self.queries if q not in self.test_queries and q not in elsewhere)
 
 
 def normalise_query(text: str) -> str:
@@ -82,11 +97,12 @@ def make_document(doc_id: str, title: str, parts: Iterable[str], **fields: str) 
 
 def make_split(source: Source, split: str = "test", limit_queries: int | None = None,
                seed: int = 42) -> Dataset:
-    if split not in SPLITS:
-        raise BenchError(f"unknown split {split!r}; choose test or train")
+    if split not in source.splits:
+        raise BenchError(f"unknown split {split!r}; choose {' or '.join(source.splits)}")
     if limit_queries is not None and limit_queries < 1:
         raise BenchError(f"limit_queries must be a positive number, not {limit_queries}")
-    in_split = sorted(q for q in source.queries if (q in source.test_queries) == (split == "test"))
+    in_split = source.split_queries(split)
+    evaluation = split != "train"  # test and dev: a sampled query set over the full corpus
     grade = source.relevant_grade
     answerable = [q for q in in_split if any(g >= grade for g in source.qrels.get(q, {}).values())]
     notes = list(source.notes)
@@ -98,15 +114,17 @@ def make_split(source: Source, split: str = "test", limit_queries: int | None = 
 
     order = list(answerable)
     random.Random(seed).shuffle(order)
-    if split == "test" and len(order) > TEST_QUERIES:
-        notes.append(f"{TEST_QUERIES} of {len(order)} test queries sampled (seed {seed})")
-        order = order[:TEST_QUERIES]
+    cap = source.max_test_queries
+    if evaluation and cap is not None and len(order) > cap:
+        notes.append(f"{cap} of {len(order)} {split} queries sampled (seed {seed})")
+        order = order[:cap]
 
     judged = {doc_id for q in order for doc_id in source.qrels[q]}
     corpus_ids = set(judged)
-    if split == "test":
+    if evaluation:
         corpus_ids |= _fill(source, judged, seed)
-        notes.append(f"corpus: {len(judged)} judged products + {len(corpus_ids) - len(judged)} seeded fill")
+        rest = "every other product" if source.fill_to is None else "seeded fill"
+        notes.append(f"corpus: {len(judged)} judged products + {len(corpus_ids) - len(judged)} {rest}")
     if limit_queries is not None and limit_queries < len(order):
         notes.append(f"limit_queries={limit_queries}: first {limit_queries} of the seeded order")
         order = order[:limit_queries]
@@ -120,7 +138,7 @@ def make_split(source: Source, split: str = "test", limit_queries: int | None = 
 def _fill(source: Source, judged: set[str], seed: int) -> set[str]:
     others = [p for p in source.product_ids if p not in judged]
     if source.fill_to is None:
-        return set(others)
+        return set(others)  # every product: custom datasets, WANDS
     wanted = max(0, source.fill_to - len(judged))
     if wanted >= len(others):
         return set(others)

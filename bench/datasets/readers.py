@@ -9,12 +9,12 @@ are converted with `numbers()`, which names the first bad row.
 
 from __future__ import annotations
 
-import contextlib
+import codecs
+import io
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
 import pyarrow as pa
@@ -48,12 +48,13 @@ def find_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def _open_csv(path: Path) -> Iterator[IO[bytes]]:
+def _read_bytes(path: Path) -> bytes:
+    """The raw bytes of a CSV file, or of the single CSV inside a `.zip`."""
     if path.suffix != ".zip":
-        with open(path, "rb") as handle:
-            yield handle
-        return
+        try:
+            return path.read_bytes()
+        except OSError as err:
+            raise BenchError(f"{path}: cannot read ({err.strerror}); check the path and its rights") from None
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -63,28 +64,93 @@ def _open_csv(path: Path) -> Iterator[IO[bytes]]:
         if len(members) != 1:
             raise BenchError(f"{path}: expected one .csv inside the zip, found {members or 'none'}")
         try:
-            with archive.open(members[0]) as handle:
-                yield handle
+            return archive.read(members[0])
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:
             raise BenchError(f"{path}: damaged zip ({err}); fetch it again") from None
 
 
-def read_csv(path: Path, columns: list[str], *, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
-    """Read `path` with the publisher's header; fail with one line on any format problem."""
+def _normal(encoding: str) -> str:
+    return codecs.lookup(encoding).name  # "UTF8", "latin1" -> "utf-8", "iso8859-1"
+
+
+def detect_encoding(data: bytes, declared: str = "utf-8") -> str:
+    """The encoding to decode `data` with. A byte-order mark wins over what the publisher declared
+    (a spreadsheet's "CSV UTF-8" writes one), and a declared 8-bit file that is valid UTF-8 with
+    non-ASCII text was re-saved as UTF-8."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _normal(declared) == "utf-8":
+        return "utf-8"
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # the whole file: a latin-1 byte may first appear far down
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return declared
+
+
+def encoding_problem(path: Path, data: bytes, encoding: str, fix: str) -> BenchError:
+    """One line for text that is not `encoding`: where the first bad byte is and what it looks like."""
     try:
-        with _open_csv(path) as handle:
-            frame = pd.read_csv(handle, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
-                                na_filter=False)
+        data.decode(encoding)
+        start = 0
     except UnicodeDecodeError as err:
-        raise BenchError(
-            f"{path}: not {encoding} text (bad byte at offset {err.start}); re-save it as {encoding} "
-            "or fetch the original file again"
-        ) from None
+        start = err.start
+    line = data.count(b"\n", 0, start) + 1
+    return BenchError(
+        f"{path}: not {encoding.removesuffix('-sig')} text (line {line}: byte 0x{data[start]:02x}), "
+        f"it looks like {guess_encoding(data)}; {fix}"
+    )
+
+
+def guess_encoding(data: bytes) -> str:
+    """Name the likely encoding of text that is not UTF-8 (what spreadsheets and old exports write)."""
+    head = data[:4000]
+    if head.count(b"\0") > len(head) // 4:
+        return "UTF-16 without a byte-order mark"
+    high = set(data) - set(range(0x80))
+    if high & set(range(0x80, 0xA0)):  # printable in cp1252 (curly quotes, euro), control codes in latin-1
+        return "cp1252 (Windows-1252, as Excel on Windows saves)"
+    return "latin-1 (ISO-8859-1)"
+
+
+def sniff_separator(data: bytes, path: Path) -> str:
+    """`.tsv` is TAB-separated; otherwise the most frequent of , TAB ; | in the header line."""
+    if path.suffix.lower() in {".tsv", ".tab"}:
+        return "\t"
+    header = data.split(b"\n", 1)[0]
+    return max(SEPARATOR_NAMES, key=lambda sep: header.count(sep.encode()))
+
+
+UTF8_FIX = 're-save it as UTF-8 (spreadsheet: "CSV UTF-8") or fetch the original file again'
+
+
+def read_csv(path: Path, columns: list[str], *, sep: str | None = ",", encoding: str = "utf-8",
+             fix: str = UTF8_FIX) -> pd.DataFrame:
+    """Read `path` (header + rows, every cell a string); fail with one line on any format problem.
+
+    What a spreadsheet does on re-save is accepted: a UTF-8 byte-order mark, CRLF line ends,
+    quoted newlines. `sep=None` detects the separator (`sniff_separator`).
+    """
+    data = _read_bytes(path)
+    if not data.strip():
+        raise BenchError(f"{path}: the file is empty; fetch it again")
+    chosen = detect_encoding(data, encoding)
+    sep = sep or sniff_separator(data, path)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), sep=sep, encoding=chosen, dtype=str, keep_default_na=False,
+                            na_filter=False)
+    except UnicodeDecodeError:
+        raise encoding_problem(path, data, chosen, fix) from None
     except pd.errors.EmptyDataError:
         raise BenchError(f"{path}: the file is empty; fetch it again") from None
     except pd.errors.ParserError as err:
         detail = str(err).strip().splitlines()[-1]
         raise BenchError(f"{path}: cannot parse ({detail}); truncated or damaged: fetch it again") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
     check_columns(frame, columns, path, sep)
     return frame
 
@@ -107,11 +173,12 @@ def check_columns(frame: pd.DataFrame, columns: list[str], path: Path, sep: str 
     )
 
 
-def read_parquet(path: Path, columns: list[str], filters: list | None = None) -> pd.DataFrame:
-    """Read `columns` of a parquet file; a truncated or foreign file gives one line."""
+def read_parquet(path: Path, columns: list[str] | None, filters: list | None = None) -> pd.DataFrame:
+    """Read `columns` (None: all) of a parquet file; a truncated or foreign file gives one line."""
     try:
         schema = pq.read_schema(path)
         present = set(schema.names)
+        columns = list(schema.names) if columns is None else columns
         absent = [name for name in columns if name not in present]
         if absent:
             raise BenchError(

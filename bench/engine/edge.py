@@ -10,11 +10,19 @@
 >>> engine.close()
 
 Layout under `root_dir`: `<name>/` is the Edge shard, `<name>.complete.json` the marker
-`finish()` writes last: fields, point count and one probe per field (the first vector
-loaded, with the scores of its top hits). A collection is reused only when the marker
-matches the requested fields, the shard loads with that many points and every probe
-gives the same scores again; anything else (no marker, a crash mid-load, damaged files)
-is deleted and rebuilt, never trusted.
+`finish()` writes last: fields, point count and a manifest of every file of the shard
+(size and xxh3-128). A collection is reused only when the marker matches the requested
+fields and every file is still there, unchanged, with no extra file, and the shard then
+loads with that many points. Anything else (no marker, a crash mid-build, a damaged or
+missing file, an engine error on load) is deleted and rebuilt with one line saying why;
+a damaged file never reaches the engine, whose reader panics or silently returns other
+scores on some damage. Checking the files costs about 0.1 s per 100 MB of shard.
+
+Before each write the engine checks the free space (`INDEX_RESERVE` plus an estimate of
+the batch), because Qdrant Edge writes through memory maps: on a full disk the process
+would die of SIGBUS. A build that does not fit ends in `NoSpaceError` and its partial
+shard is removed; so is any shard left unfinished (interrupt, kill) when the engine
+closes or is next opened.
 
 A shard can be open in one process only, so the engine holds `bench.io.exclusive_lock`
 on `root_dir` from construction until `close()`.
@@ -31,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -42,18 +50,50 @@ import qdrant_edge as qe
 
 from bench.engine import Collection, Engine, Hits, SparseVector, Vector, VectorField
 from bench.errors import BenchError
-from bench.io import exclusive_lock, read_json, write_json
+from bench.io import (
+    NoSpaceError,
+    check_free_space,
+    disk_usage,
+    exclusive_lock,
+    is_no_space,
+    manifest,
+    manifest_problem,
+    read_json,
+    write_json,
+)
 
 DEFAULT_RRF_K = 60
 """RRF constant with ranks counted from 1 (the paper's and ranx's default)."""
 
 MARKER_SUFFIX = ".complete.json"
-PROBE_K = 10
+INDEX_RESERVE = 8 << 20
+"""Free bytes kept beyond each write's estimate: Edge grows its files in steps of a few MB."""
+BYTES_PER_POINT = 512
+"""Per-point files (id tracker, payload, WAL record headers), measured at about 150 bytes."""
 
 
 def fields_signature(fields: Sequence[VectorField]) -> list[dict[str, Any]]:
     """JSON form of the fields, stored in the completion marker and compared on reuse."""
     return [dataclasses.asdict(f) for f in sorted(fields, key=lambda f: f.name)]
+
+
+def is_engine_error(err: BaseException) -> bool:
+    """An error of the engine: any Exception, or a Rust panic (pyo3's PanicException is a BaseException)."""
+    kind = type(err)
+    panic = kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
+    return isinstance(err, Exception) or panic
+
+
+def estimated_bytes(vectors: dict[str, list[Vector]]) -> int:
+    """Disk an upsert of `vectors` may take: vector storage and WAL each hold the values, plus per point.
+
+    Measured on the shipped corpora: a finished shard takes 1.4-3.2x the raw vector bytes plus
+    about 150 bytes per point; 3x plus 512 bytes leaves a margin.
+    """
+    raw = sum(len(v) * 8 if isinstance(v, SparseVector) else np.asarray(v).size * 4
+              for vecs in vectors.values() for v in vecs)
+    points = max((len(vecs) for vecs in vectors.values()), default=0)
+    return 3 * raw + BYTES_PER_POINT * points
 
 
 def check_name(name: str) -> None:
@@ -104,8 +144,6 @@ class EdgeCollection(Collection):
         self.fields = {f.name: f for f in fields}
         self.shard: qe.EdgeShard | None = shard
         self.complete = complete
-        self.probes: dict[str, Vector] = {}
-        """The first vector loaded per field, searched again before the shard is reused."""
 
     @property
     def path(self) -> Path:
@@ -118,57 +156,71 @@ class EdgeCollection(Collection):
 
     def upsert(self, ids: list[int], vectors: dict[str, list[Vector]]) -> None:
         check_upsert(self.name, self.fields, ids, vectors)
-        for name, vecs in vectors.items():
-            if name not in self.probes and len(vecs) and len(vecs[0]):
-                self.probes[name] = vecs[0]
         points = [
             qe.Point(point_id, {name: to_edge_vector(vecs[i]) for name, vecs in vectors.items()})
             for i, point_id in enumerate(ids)
         ]
-        self._shard().update(qe.UpdateOperation.upsert_points(points))
+        with self._writing(estimated_bytes(vectors)):
+            # One point per operation: Edge gives the points of one multi-point upsert internal ids
+            # in an order that changes from run to run, and the internal order decides the order in
+            # which a sparse search adds up a document's terms in float32, so two builds of the same
+            # data scored the same product 1-2 ulp apart and ordered ties differently. One by one,
+            # internal ids follow point ids and two builds give byte-identical segments.
+            shard = self._shard()
+            for point in points:
+                shard.update(qe.UpdateOperation.upsert_points([point]))
 
     def finish(self) -> None:
+        """Optimize, then write the marker with the manifest of every file (the last step)."""
         shard = self._shard()
-        shard.flush()
-        shard.optimize()
-        shard.flush()
-        write_json(
-            self.engine.marker_path(self.name),
-            {
-                "name": self.name,
-                "engine": "qdrant-edge",
-                "qdrant_edge_version": version("qdrant-edge-py"),
-                "fields": fields_signature(list(self.fields.values())),
-                "points": self.count(),
-                "probes": [
-                    {"field": name, "vector": vector_to_json(vec), "scores": self.probe_scores(name, vec)}
-                    for name, vec in self.probes.items()
-                ],
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-        )
+        with self._writing(disk_usage(self.path)):  # optimize may write a whole new segment
+            shard.flush()
+            shard.optimize()
+            shard.flush()
+            shard.close()
+            # Edge rewrites edge_config.json on the first load: load before taking the manifest
+            self.shard = qe.EdgeShard.load(str(self.path))
+            write_json(
+                self.engine.marker_path(self.name),
+                {
+                    "name": self.name,
+                    "engine": "qdrant-edge",
+                    "qdrant_edge_version": version("qdrant-edge-py"),
+                    "fields": fields_signature(list(self.fields.values())),
+                    "points": self.count(),
+                    "files": manifest(self.path),
+                    "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
         self.complete = True
 
-    def probe_scores(self, field: str, vector: Vector) -> list[float]:
-        return [score for _, score in self.search(field, [vector], PROBE_K)[0]]
+    @contextlib.contextmanager
+    def _writing(self, needed: int) -> Iterator[None]:
+        """Refuse a write the disk cannot hold (a full disk under a memory map is a SIGBUS, not an error).
 
-    def matches(self, marker: dict[str, Any]) -> bool:
-        """Whether this shard still holds what `marker` recorded (point count and probe scores)."""
-        if self.count() != marker.get("points"):
-            return False
-        for probe in marker.get("probes", []):
-            scores = self.probe_scores(probe["field"], vector_from_json(probe["vector"]))
-            expected = probe["scores"]
-            if len(scores) != len(expected) or not np.allclose(scores, expected, rtol=1e-4, atol=1e-6):
-                return False
-        return True
+        A write that fails anyway for lack of space (another process filled the disk) also ends
+        in NoSpaceError; either way the partial shard is removed.
+        """
+        try:
+            check_free_space(self.engine.root_dir, needed + INDEX_RESERVE)
+            yield
+        except BaseException as err:
+            if isinstance(err, NoSpaceError) or (is_engine_error(err) and is_no_space(err)):
+                self.engine.discard(self.name)
+                if isinstance(err, NoSpaceError):
+                    raise
+                raise NoSpaceError(self.engine.root_dir) from None
+            raise
 
     def count(self) -> int:
         return self._shard().count(qe.CountRequest(exact=True))
 
     def search(self, field: str, queries: list[Vector], k: int) -> list[Hits]:
         check_fields(self.name, self.fields, [field])
-        requests = [qe.QueryRequest(limit=k, query=nearest(vec, field)) for vec in queries]
+        # Dense fields are searched exactly: HNSW is approximate and its graph differs from one
+        # build to the next, so two fresh caches would give different runs (sparse search is exact).
+        params = qe.SearchParams(exact=True) if self.fields[field].kind == "dense" else None
+        requests = [qe.QueryRequest(limit=k, query=nearest(vec, field), params=params) for vec in queries]
         return self._query_batch(requests)
 
     def fused_search(self, queries: dict[str, list[Vector]], k: int, prefetch_limit: int = 100) -> list[Hits]:
@@ -212,6 +264,14 @@ class EdgeEngine(Engine):
         self._exit = contextlib.ExitStack()
         self._exit.enter_context(exclusive_lock(self.root_dir, "Qdrant Edge shards"))
         self._open: dict[str, EdgeCollection] = {}
+        self._remove_unfinished()
+
+    def _remove_unfinished(self) -> None:
+        """Shards without a marker are builds a killed run left; we hold the lock, so none is live."""
+        for path in sorted(self.root_dir.iterdir()):
+            if path.is_dir() and not self.marker_path(path.name).exists():
+                shutil.rmtree(path)
+                print(f"  removed unfinished index {path.name} (left by an interrupted run)")
 
     def marker_path(self, name: str) -> Path:
         return self.root_dir / f"{name}{MARKER_SUFFIX}"
@@ -231,39 +291,80 @@ class EdgeEngine(Engine):
         return collection
 
     def _reuse(self, name: str, fields: list[VectorField]) -> EdgeCollection | None:
-        """The finished collection called `name`, or None when it is missing, stale or damaged."""
-        marker_path, path = self.marker_path(name), self.root_dir / name
-        if not (marker_path.is_file() and path.is_dir()):
+        """The finished collection called `name`, or None (after one line saying why) when it
+        was never built or cannot be trusted."""
+        path = self.root_dir / name
+        if not (self.marker_path(name).exists() or path.exists()):
             return None
-        collection = None
+        marker, reason = self._check_files(name, fields)
+        if marker is not None:
+            shard = None
+            try:  # the files are intact, yet the engine may refuse them (e.g. another Edge version)
+                shard = qe.EdgeShard.load(str(path))
+                collection = EdgeCollection(self, name, fields, shard, complete=True)
+                if (points := collection.count()) == marker["points"]:
+                    return collection
+                reason = f"it holds {points} points, its marker says {marker['points']}"
+            except BaseException as err:
+                if not is_engine_error(err):
+                    raise
+                first_line = (str(err).strip().splitlines() or [""])[0][:160]
+                reason = f"Qdrant Edge could not load it ({type(err).__name__}: {first_line})"
+            if shard is not None:
+                shard.close()
+        print(f"  index {name}: {reason}; rebuilding it")
+        return None
+
+    def _check_files(self, name: str, fields: list[VectorField]) -> tuple[dict[str, Any] | None, str]:
+        """(marker, "") when every file of the shard is as `finish()` recorded it, else (None, why)."""
+        marker_path, path = self.marker_path(name), self.root_dir / name
+        if not marker_path.is_file():
+            return None, "unfinished (no completion marker)"
+        if not path.is_dir():
+            return None, "its shard folder is missing"
         try:
             marker = read_json(marker_path)
-            if marker.get("fields") != fields_signature(fields):
-                return None
-            collection = EdgeCollection(self, name, fields, qe.EdgeShard.load(str(path)), complete=True)
-            if collection.matches(marker):
-                return collection
-        except BaseException as err:  # damaged files: rebuild (Rust panics are BaseExceptions)
-            if not (isinstance(err, Exception) or type(err).__name__ == "PanicException"):
-                raise
-        if collection is not None and collection.shard is not None:
-            collection.shard.close()
-        return None
+        except (OSError, ValueError):
+            return None, "its completion marker is unreadable"
+        if not isinstance(marker, dict) or not isinstance(marker.get("files"), dict):
+            return None, "its marker has no checksums (built by an older version)"
+        if marker.get("fields") != fields_signature(fields):
+            return None, "built with other vector settings"
+        try:
+            problem = manifest_problem(path, marker["files"])
+        except (OSError, ValueError, TypeError):
+            problem = "its checksum manifest is unreadable"
+        return (None, problem) if problem else (marker, "")
 
     def _create(self, name: str, fields: list[VectorField]) -> qe.EdgeShard:
         """A fresh, empty shard; the marker goes first so a crash never leaves a trusted stub."""
-        path = self.root_dir / name
+        self._delete(name)
+        check_free_space(self.root_dir, INDEX_RESERVE)
+        return qe.EdgeShard.create(str(self.root_dir / name), edge_config(fields))
+
+    def _delete(self, name: str) -> None:
         self.marker_path(name).unlink(missing_ok=True)
-        if path.exists():
-            shutil.rmtree(path)
-        return qe.EdgeShard.create(str(path), edge_config(fields))
+        if (self.root_dir / name).exists():
+            shutil.rmtree(self.root_dir / name)
+
+    def discard(self, name: str) -> None:
+        """Close and delete the collection `name` (a partial build that cannot be finished)."""
+        if (opened := self._open.get(name)) is not None:
+            with contextlib.suppress(Exception):  # a shard on a full disk may fail to close cleanly
+                opened.close()
+        self.forget(name)
+        self._delete(name)
 
     def forget(self, name: str) -> None:
         self._open.pop(name, None)
 
     def close(self) -> None:
+        """Close every collection; one never finished (an interrupt, an error) is deleted."""
         for collection in list(self._open.values()):
-            collection.close()
+            if collection.complete:
+                collection.close()
+            else:
+                self.discard(collection.name)
         self._exit.close()
 
     def __enter__(self) -> EdgeEngine:
@@ -295,15 +396,3 @@ def to_edge_vector(vector: Vector) -> list[float] | qe.SparseVector:
     if isinstance(vector, SparseVector):
         return qe.SparseVector(list(vector.indices), [float(v) for v in vector.values])
     return np.asarray(vector, dtype=np.float32).tolist()
-
-
-def vector_to_json(vector: Vector) -> dict[str, list[Any]] | list[float]:
-    if isinstance(vector, SparseVector):
-        return {"indices": list(vector.indices), "values": [float(v) for v in vector.values]}
-    return np.asarray(vector, dtype=np.float32).tolist()
-
-
-def vector_from_json(data: dict[str, list[Any]] | list[float]) -> Vector:
-    if isinstance(data, dict):
-        return SparseVector(data["indices"], data["values"])
-    return np.asarray(data, dtype=np.float32)

@@ -98,7 +98,14 @@ class ServerCollection(Collection):
 
     def search(self, field: str, queries: list[Vector], k: int) -> list[Hits]:
         check_fields(self.name, self.fields, [field])
-        requests = [models.QueryRequest(query=to_qdrant_vector(vec), using=field, limit=k) for vec in queries]
+        # exact for dense fields, as on Edge: HNSW is approximate and differs from build to build
+        # (local mode is always brute force and warns about search params)
+        exact = self.fields[field].kind == "dense" and self.engine.kind == "qdrant-server"
+        params = models.SearchParams(exact=True) if exact else None
+        requests = [
+            models.QueryRequest(query=to_qdrant_vector(vec), using=field, limit=k, params=params)
+            for vec in queries
+        ]
         return self._query_batch(requests)
 
     def fused_search(self, queries: dict[str, list[Vector]], k: int, prefetch_limit: int = 100) -> list[Hits]:

@@ -60,6 +60,11 @@ def run_perf(options: PerfOptions) -> list[Path]:
                     step(context)
                     bar.update()
                 del context
+        if options.load_products:
+            from bench.perf.loading import dataset_load
+
+            print(f"perf: loading a generated {options.load_products:,}-product BEIR folder")
+            dataset_load(recorder, workload, options.load_products, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     seconds = time.perf_counter() - started
@@ -131,6 +136,9 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         "Index builds: once, each in a new directory. Alternatives are timed up to their natural "
         "output (numpy arrays, ScoredPoints); our adapters up to the Run dict ({query: {doc: score}}) "
         "they hand the benchmark.",
+        f"Dataset load: a generated {options.load_products:,}-product BEIR folder (the workload's real "
+        "titles repeated under new ids, for timing only, never scored) loaded with `bench.datasets.load` "
+        "against `pandas.read_json(lines=True)` on its corpus.jsonl (bench/perf/loading.py).",
         "Growth: least-squares slope of log(time) on log(corpus size) per path; fixed costs make "
         "small sizes look flatter than the asymptote.",
         f"Files: a full run writes `{options.out}/perf.md`, `perf.json` and `plots/perf_scaling.png`; "
@@ -203,6 +211,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-max", type=int, default=None, metavar="N",
                         help="run the model steps (encoding, sparse, dense, hybrid) only up to N "
                         "documents; BM25 runs on every size (default: every size)")
+    parser.add_argument("--load-products", type=int, default=None, metavar="N",
+                        help="products of the generated BEIR folder whose loading is timed "
+                        "(default 1,000,000; --quick 100,000; 0 skips)")
     parser.set_defaults(func=cmd_perf)
 
 
@@ -225,5 +236,9 @@ def cmd_perf(args: argparse.Namespace) -> int:
         if args.model_max < 1:
             raise BenchError(f"--model-max {args.model_max}: give at least 1")
         options.model_max = args.model_max
+    if args.load_products is not None:
+        if args.load_products < 0:
+            raise BenchError(f"--load-products {args.load_products}: give 0 (skip) or more")
+        options.load_products = args.load_products
     run_perf(options)
     return 0

@@ -55,7 +55,7 @@ DENSE_ADAPTER = "dense adapter (Qdrant Edge, default index)"
 DENSE_EXACT = "raw Qdrant Edge, exact=True"
 DENSE_HNSW = "raw Qdrant Edge, default index"
 DENSE_NUMPY = "numpy brute force (exact)"
-HYBRID_FUSED = "fused_search: one Qdrant query"
+HYBRID_FUSED = "adapter: two Qdrant queries + RRF in Python"
 HYBRID_RANX = "two Qdrant queries + ranx fuse"
 
 ENCODERS = ("splade", "dense")
@@ -431,7 +431,7 @@ def dense_search(ctx: SizeContext) -> None:
 
 
 def hybrid(ctx: SizeContext) -> None:
-    """SPLADE + dense with RRF: one fused Qdrant query vs two queries fused by ranx."""
+    """SPLADE + dense with RRF: the adapter (tie-exact fusion in Python) vs two queries fused by ranx."""
     from ranx import Run as RanxRun
     from ranx import fuse
 

@@ -54,11 +54,13 @@ class PerfOptions:
     search steps are reused from it; cold measurements use a temporary folder inside it."""
     out: Path = Path("results")
     quick: bool = False
+    load_products: int = 1_000_000
+    """Products of the generated BEIR folder whose loading is timed (0: skip; bench/perf/loading.py)."""
 
     @classmethod
     def quick_run(cls, **overrides: object) -> PerfOptions:
         options = cls(sizes=list(QUICK_SIZES), queries=200, slow_queries=50, client_queries=3,
-                      encode_max=200, encode_repeats=1, quick=True)
+                      encode_max=200, encode_repeats=1, quick=True, load_products=100_000)
         for name, value in overrides.items():
             setattr(options, name, value)
         return options
