@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-d", "--dataset", action="append", default=[], metavar="NAME")
     run.add_argument("--k", type=at_least(1), default=100, help="results per query (default 100)")
     run.add_argument("--limit-queries", type=at_least(1), metavar="N", help="seeded sample of N test queries")
+    run.add_argument("--max-docs", type=at_least(1), metavar="N",
+                     help="test corpus of N products: every judged one (never dropped) plus a seeded fill")
     run.add_argument("--model", action="append", default=[], metavar="[RETRIEVER=]MODEL",
                      help="model name or directory for a model-based retriever (repeatable)")
     run.add_argument("--latency-queries", type=at_least(1), default=100, metavar="N",
@@ -186,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise BenchError(f"dataset {name} is not ready: {reason}")
     retrievers = args.retriever or default_retrievers()
     options = RunOptions(
-        k=args.k, limit_queries=args.limit_queries, seed=args.seed, out=args.out,
+        k=args.k, limit_queries=args.limit_queries, max_docs=args.max_docs, seed=args.seed, out=args.out,
         data_dir=args.data_dir, qdrant_url=args.qdrant_url, models=parse_models(args.model, retrievers),
         latency_queries=args.latency_queries, force=args.force, device=args.device,
         batch_size=args.batch_size, max_seq_length=args.max_seq_length,

@@ -50,6 +50,7 @@ from bench.retriever import Retriever, Settings, default_cache_dir
 class RunOptions:
     k: int = PROTOCOL_K
     limit_queries: int | None = None
+    max_docs: int | None = None  # sample the test corpus (judged products + a seeded fill)
     seed: int = PROTOCOL_SEED
     out: Path = Path("results")
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -66,7 +67,7 @@ class RunOptions:
     @property
     def variant(self) -> str | None:
         """None for the full protocol, else the variant folder these runs go to (never mixed)."""
-        return variant_name(self.limit_queries, self.k, self.seed)
+        return variant_name(self.limit_queries, self.k, self.seed, self.max_docs)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def run_benchmark(dataset_names: list[str], retriever_names: list[str], options:
                 print(f"skip {dataset_name}: {reason}")
                 continue
             dataset = load(dataset_name, split="test", data_dir=options.data_dir,
-                           limit_queries=options.limit_queries, seed=options.seed)
+                           limit_queries=options.limit_queries, seed=options.seed, max_docs=options.max_docs)
             print(f"\n{dataset}")
             _write_dataset(dataset, options.out, options.variant)
             for retriever_name in retriever_names:

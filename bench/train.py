@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
+from bench.checks import at_least, existing_dir, non_negative_float, positive_float, writable_dir
 from bench.data import Dataset
 from bench.errors import BenchError
 from bench.io import read_json, write_json, write_text
@@ -218,8 +219,11 @@ def build_training_data(
             # clearly irrelevant: graded at most half the relevant grade (Home Depot: mean rating <= 1.67)
             low = sorted((d for d, g in grades.items() if g <= split.relevant_grade // 2),
                          key=lambda d: (grades[d], d))
-            if low:
-                data.judged_negatives.setdefault(query, []).extend(split.corpus[d].contents for d in low)
+            # a product may share its title with a better graded one: that text is no negative
+            better = {split.corpus[d].contents for d, g in grades.items() if g > split.relevant_grade // 2}
+            texts = [split.corpus[d].contents for d in low if split.corpus[d].contents not in better]
+            if texts:
+                data.judged_negatives.setdefault(query, []).extend(texts)
             for doc_id in grades:  # products negatives are mined from
                 data.mine_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
     return data
@@ -663,15 +667,16 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="dataset(s) whose TRAIN split gives the pairs; several = multi-domain")
     parser.add_argument("--base", default=None,
                         help="starting model: MLM or SparseEncoder name/dir (default: SPLADE-tiny, offline)")
-    parser.add_argument("--output", type=Path, default=None,
+    parser.add_argument("--output", type=writable_dir, default=None,
                         help="model directory (default models/splade-ft-<names>)")
-    parser.add_argument("--max-pairs", type=int, default=None,
+    parser.add_argument("--max-pairs", type=at_least(1), default=None,
                         help="cap on pairs, split evenly over datasets")
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-5)
-    parser.add_argument("--query-reg", type=float, default=5e-5, help="FLOPS weight on queries")
-    parser.add_argument("--doc-reg", type=float, default=3e-5, help="FLOPS weight on documents")
+    parser.add_argument("--epochs", type=positive_float, default=1.0)
+    # in-batch negatives need at least one other pair in the batch
+    parser.add_argument("--batch-size", type=at_least(2), default=32)
+    parser.add_argument("--lr", type=positive_float, default=2e-5)
+    parser.add_argument("--query-reg", type=non_negative_float, default=5e-5, help="FLOPS weight on queries")
+    parser.add_argument("--doc-reg", type=non_negative_float, default=3e-5, help="FLOPS weight on documents")
     parser.add_argument("--pairs", choices=["all", "per-query"], default="all",
                         help="all (query, relevant product) pairs, or one per query per pass")
     parser.add_argument("--hard-negatives", choices=["none", "bm25", "self", "judged"], default="none",
@@ -682,29 +687,27 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         "documents SPLADE")
     parser.add_argument("--lr-scheduler", default="linear",
                         help="learning-rate schedule after warm-up: linear, cosine, constant_with_warmup")
-    parser.add_argument("--rounds", type=int, default=1, help="training rounds with --hard-negatives self")
+    parser.add_argument("--rounds", type=at_least(1), default=1,
+                        help="training rounds with --hard-negatives self")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-seq-length", type=int, default=64, help="tokens per text while training")
+    parser.add_argument("--seed", type=at_least(0), default=42)
+    parser.add_argument("--max-seq-length", type=at_least(1, 8192), default=64,
+                        help="tokens per text while training")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the last checkpoint in DIR.partial")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=existing_dir, default=None)
+    parser.add_argument("--max-steps", type=at_least(1), default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bench.datasets import NAMES
+    from bench.datasets import resolve
 
     names = [n.strip() for n in args.dataset.split(",") if n.strip()]
-    for name in names:
-        if name not in NAMES:
-            raise BenchError(f"--dataset {name}: unknown; choose from {', '.join(NAMES)}")
-    for option in ("max_pairs", "batch_size", "rounds"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise BenchError(f"--{option.replace('_', '-')} {value}: must be a positive number")
-    output = args.output or MODELS_DIR / f"splade-ft-{'-'.join(names)}"
+    if not names:
+        raise BenchError("--dataset is empty; name a dataset or a folder, e.g. --dataset homedepot")
+    found = [resolve(name, args.data_dir) for name in names]  # a name, a plug-in or a folder path
+    output = args.output or MODELS_DIR / f"splade-ft-{'-'.join(f.name for f in found)}"
     train(TrainConfig(
         datasets=names, output=output, base=args.base, max_pairs=args.max_pairs, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, query_reg=args.query_reg, doc_reg=args.doc_reg,

@@ -79,3 +79,24 @@ def test_unknown_command_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     code, err = run_cli(["lsit"], capsys)
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error: argument COMMAND: invalid choice: 'lsit'")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--dataset", "homedepot", "--batch-size", "1"], "argument --batch-size: must be an integer >= 2"),
+        (["--dataset", "homedepot", "--lr", "0"], "argument --lr: must be a number > 0, got '0'"),
+        (["--dataset", "homedepot", "--doc-reg=-1e-5"], "argument --doc-reg: must be a number >= 0"),
+        (["--dataset", "homedepot", "--epochs", "nan"], "argument --epochs: must be a number > 0"),
+        (["--dataset", "./no-such-shop"], "./no-such-shop: no such folder"),
+        (["--dataset", ","], "--dataset is empty"),
+    ],
+)
+def test_training_arguments_are_checked_before_any_work(
+    args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "model"
+    code, err = run_cli(["train", "--output", str(output), *args], capsys)
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and says in err[0], err
+    assert not output.exists() and not output.with_name("model.partial").exists()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.datasets import NAMES, data_root, dataset_dir, missing, names, read_source
 from bench.datasets.protocol import make_split
+from bench.checks import at_least, existing_dir, writable_dir
 from bench.errors import BenchError
 from bench.io import sha256_file
 
@@ -26,26 +27,26 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     def with_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("--data-dir", type=Path, default=None,
+        parser.add_argument("--data-dir", type=existing_dir, default=None,
                             help="folder holding <dataset>/ folders (default datasets/ or $BENCH_DATA_DIR)")
         return parser
 
     stats = with_data_dir(commands.add_parser("stats", help="queries, products, judgments, grades per split"))
     stats.add_argument("name", nargs="?", help="a dataset name or folder (default: every dataset)")
-    stats.add_argument("--seed", type=int, default=42)
-    stats.add_argument("--max-docs", type=int, default=None, metavar="N",
+    stats.add_argument("--seed", type=at_least(0), default=42)
+    stats.add_argument("--max-docs", type=at_least(1), default=None, metavar="N",
                        help="sample the test corpus to N products (custom datasets: default all)")
     stats.set_defaults(func=cmd_stats)
 
     export = with_data_dir(commands.add_parser("export", help="write a dataset's splits as a BEIR folder"))
     export.add_argument("name", help="a dataset name or folder")
     export.add_argument("--format", choices=["beir"], default="beir")
-    export.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new folder")
+    export.add_argument("--out", type=writable_dir, required=True, metavar="DIR", help="a new folder")
     export.add_argument("--split", action="append", default=[], metavar="SPLIT",
                         help="test (default), train or dev; repeat for several (the corpus is their union)")
-    export.add_argument("--limit-queries", type=int, default=None, metavar="N")
-    export.add_argument("--max-docs", type=int, default=None, metavar="N")
-    export.add_argument("--seed", type=int, default=42)
+    export.add_argument("--limit-queries", type=at_least(1), default=None, metavar="N")
+    export.add_argument("--max-docs", type=at_least(1), default=None, metavar="N")
+    export.add_argument("--seed", type=at_least(0), default=42)
     export.set_defaults(func=cmd_export)
 
     verify = with_data_dir(commands.add_parser("verify", help="check the files against each SHA256SUMS"))
@@ -54,7 +55,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
     prepare = with_data_dir(commands.add_parser("prepare", help="cut the shipped slice from the originals"))
     prepare.add_argument("name", choices=NAMES)
-    prepare.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR",
+    prepare.add_argument("--from", dest="source", type=existing_dir, required=True, metavar="DIR",
                          help="folder with the publisher's files (for esci: holding harshm-subset/)")
     prepare.set_defaults(func=cmd_prepare)
 

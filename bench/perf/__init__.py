@@ -25,6 +25,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from bench.checks import at_least, existing_dir, writable_dir
 from bench.errors import BenchError
 from bench.perf.measure import Measurement, Recorder
 from bench.perf.workload import PerfOptions, Workload
@@ -195,23 +196,24 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quick", action="store_true",
                         help="1k and 10k documents, fewer queries (about two minutes); writes perf-quick.*")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--out", type=writable_dir, default="results",
+                        help="results folder (default results/)")
+    parser.add_argument("--cache-dir", type=writable_dir, default=None,
                         help="project cache (default .cache/bench or $BENCH_CACHE_DIR): document "
                         "encodings are reused from it; cold measurements use a new temporary folder "
                         "inside it, deleted at the end")
-    parser.add_argument("--data-dir", type=Path, default=None,
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
                         help="folder holding <dataset>/ folders (default datasets/ or $BENCH_DATA_DIR)")
     parser.add_argument("--dataset", default="homedepot",
                         help="dataset whose products are used (default homedepot)")
     parser.add_argument("--sizes", default=None, metavar="N,N,all",
                         help="corpus sizes (default 1000,10000,all; --quick 1000,10000)")
-    parser.add_argument("--queries", type=int, default=None, metavar="N",
+    parser.add_argument("--queries", type=at_least(1), default=None, metavar="N",
                         help="test queries timed (default 1000; --quick 200)")
-    parser.add_argument("--model-max", type=int, default=None, metavar="N",
+    parser.add_argument("--model-max", type=at_least(1), default=None, metavar="N",
                         help="run the model steps (encoding, sparse, dense, hybrid) only up to N "
                         "documents; BM25 runs on every size (default: every size)")
-    parser.add_argument("--load-products", type=int, default=None, metavar="N",
+    parser.add_argument("--load-products", type=at_least(1), default=None, metavar="N",
                         help="products of the generated BEIR folder whose loading is timed "
                         "(default 1,000,000; --quick 100,000; 0 skips)")
     parser.set_defaults(func=cmd_perf)
