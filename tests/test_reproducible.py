@@ -20,6 +20,7 @@ from bench.results import read_trec_qrels, read_trec_run, result_dirs
 
 pytrec_eval = pytest.importorskip("pytrec_eval", reason="pip install -e '.[test]' (pytrec-eval-terrier)")
 
+PUBLISHED = Path(__file__).resolve().parents[1] / "results"
 RETRIEVERS = ["bm25", "bm25-rank", "dense", "splade", "hybrid:bm25+dense", "hybrid:splade+dense"]
 RUNS = [
     ["run", "-d", "esci", *(arg for name in RETRIEVERS for arg in ("-r", name))],
@@ -61,7 +62,25 @@ def test_two_fresh_caches_give_byte_identical_run_files(fresh_runs: list[Path]) 
 
 @pytest.mark.slow
 def test_trec_eval_gives_the_leaderboard_numbers(fresh_runs: list[Path]) -> None:
-    out = fresh_runs[0]
+    worst, checked = trec_eval_deltas(fresh_runs[0])
+    print(f"trec_eval vs leaderboard: {checked} numbers, max |delta| {worst:.2e}")
+    assert checked == len(TREC_EVAL) * (len(RETRIEVERS) + 2)
+
+
+@pytest.mark.skipif(not (PUBLISHED / "leaderboard.json").is_file(), reason="no published results/ here")
+def test_published_run_files_give_the_published_leaderboard() -> None:
+    """What a reader cites: the committed run files, scored by trec_eval, give the committed table."""
+    worst, checked = trec_eval_deltas(PUBLISHED)
+    print(f"published: {checked} numbers, max |delta| {worst:.2e}")
+    runs = list(PUBLISHED.glob("*/runs/*.trec"))
+    assert runs and checked == len(TREC_EVAL) * len(runs)
+
+
+def trec_eval_deltas(out: Path) -> tuple[float, int]:
+    """Score every run file under `out` with pytrec_eval; assert each number matches leaderboard.json.
+
+    Returns the largest |trec_eval - leaderboard| and how many numbers were compared.
+    """
     board = json.loads((out / "leaderboard.json").read_text())
     tables = {**board["datasets"], **board["variants"]}
     worst, checked = 0.0, 0
@@ -85,5 +104,4 @@ def test_trec_eval_gives_the_leaderboard_numbers(fresh_runs: list[Path]) -> None
                 ours = table["retrievers"][retriever]["metrics"][metric]
                 assert trec_eval == pytest.approx(ours, abs=1e-4), (trec, metric)
                 worst, checked = max(worst, abs(trec_eval - ours)), checked + 1
-    print(f"trec_eval vs leaderboard: {checked} numbers, max |delta| {worst:.2e}")
-    assert checked == len(TREC_EVAL) * (len(RETRIEVERS) + 2)
+    return worst, checked
