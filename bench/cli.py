@@ -23,7 +23,7 @@ from bench.checks import Parser, at_least, existing_dir, writable_dir
 from bench.environment import keep_freed_memory
 from bench.errors import BenchError
 from bench.io import NoSpaceError, is_no_space, remove_stale_temps
-from bench.options import add_common_options, parse_models
+from bench.options import add_common_options, add_data_dir, parse_models
 
 # Modules that add their own subcommand with `add_command(subparsers)`.
 COMMAND_MODULES = ["bench.datasets.cli", "bench.train", "bench.explain", "bench.perf"]
@@ -146,8 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     listing = subparsers.add_parser("list", help="show retrievers and datasets")
-    listing.add_argument("--data-dir", type=existing_dir,
-                         help="where dataset folders live (default datasets/)")
+    add_data_dir(listing)
     listing.set_defaults(func=cmd_list)
 
     board = subparsers.add_parser(

@@ -18,11 +18,17 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=writable_dir, default="results", help="results folder")
     parser.add_argument("--cache-dir", type=writable_dir, default=None,
                         help="indexes and encodings (default .cache/bench or $BENCH_CACHE_DIR)")
-    parser.add_argument("--data-dir", type=existing_dir, default=None,
-                        help="folder holding <dataset>/ folders (default datasets/ or $BENCH_DATA_DIR)")
+    add_data_dir(parser)
     parser.add_argument("--qdrant-url", default=None,
                         help="a Qdrant server or cluster instead of embedded Qdrant Edge "
                         "(API key from $QDRANT_API_KEY)")
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """--data-dir, one definition for every command that reads datasets."""
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
+                        help="folder holding <dataset>/ folders (default: $BENCH_DATA_DIR, ./datasets if it "
+                        "is ours, then the slices shipped with the package)")
 
 
 def parse_models(values: list[str], retrievers: list[str]) -> dict[str, str]:

@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from bench.checks import at_least, existing_dir, non_negative_float, positive_float, writable_dir
+from bench.checks import at_least, non_negative_float, positive_float, writable_dir
 from bench.data import Dataset
 from bench.errors import BenchError
 from bench.io import read_json, write_json, write_text
+from bench.options import add_data_dir
 
 if TYPE_CHECKING:
     import torch
@@ -695,7 +696,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="tokens per text while training")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the last checkpoint in DIR.partial")
-    parser.add_argument("--data-dir", type=existing_dir, default=None)
+    add_data_dir(parser)
     parser.add_argument("--max-steps", type=at_least(1), default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=cmd_train)
 

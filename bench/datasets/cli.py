@@ -19,6 +19,7 @@ from bench.datasets import NAMES, data_root, dataset_dir, missing, names, read_s
 from bench.datasets.protocol import make_split
 from bench.checks import at_least, existing_dir, writable_dir
 from bench.errors import BenchError
+from bench.options import add_data_dir
 from bench.io import sha256_file
 
 
@@ -27,8 +28,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     def with_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("--data-dir", type=existing_dir, default=None,
-                            help="folder holding <dataset>/ folders (default datasets/ or $BENCH_DATA_DIR)")
+        add_data_dir(parser)
         return parser
 
     stats = with_data_dir(commands.add_parser("stats", help="queries, products, judgments, grades per split"))

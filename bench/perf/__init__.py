@@ -25,8 +25,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from bench.checks import at_least, existing_dir, writable_dir
+from bench.checks import at_least, writable_dir
 from bench.errors import BenchError
+from bench.options import add_data_dir
 from bench.perf.measure import Measurement, Recorder
 from bench.perf.workload import PerfOptions, Workload
 
@@ -202,8 +203,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="project cache (default .cache/bench or $BENCH_CACHE_DIR): document "
                         "encodings are reused from it; cold measurements use a new temporary folder "
                         "inside it, deleted at the end")
-    parser.add_argument("--data-dir", type=existing_dir, default=None,
-                        help="folder holding <dataset>/ folders (default datasets/ or $BENCH_DATA_DIR)")
+    add_data_dir(parser)
     parser.add_argument("--dataset", default="homedepot",
                         help="dataset whose products are used (default homedepot)")
     parser.add_argument("--sizes", default=None, metavar="N,N,all",
