@@ -7,8 +7,9 @@ SpladePooling computes log1p(relu(logit)) for every token and vocabulary entry (
 x 30,522 tensor, several passes over it) and only then takes the max over tokens. log1p(relu(.))
 is monotone, so taking the max over each text's own tokens first and transforming one vector per
 text gives the same result, in float arithmetic too; the max is taken at the same token, so the
-gradients match as well. On 2 CPU cores: encoding 1.6x faster, a training step 1.35x faster
-(real product texts; tests/test_splade_pooling.py checks vectors and gradients against the stock module).
+gradients match as well. On 2 CPU cores: encoding 1.6x faster, a training step 1.1x faster
+(2.06 -> 1.85 s, batch 64, 32 tokens; tests/test_splade_pooling.py checks vectors and gradients
+against the stock module on real product texts).
 
 The model keeps its stock SpladePooling module (only the instance's forward is replaced), so a
 model saved afterwards is an ordinary SparseEncoder that loads without this package.
@@ -32,9 +33,14 @@ def max_first_forward(self: SpladePooling, features: dict[str, torch.Tensor]) ->
     logits = features["token_embeddings"]  # (batch, tokens, vocab) MLM logits
     mask = features["attention_mask"]
     if logits.requires_grad:
-        # training: one masked copy, whose backward is one tensor (per-text slices would each
-        # allocate a full-size gradient); masked logits count as 0, as in SpladePooling
-        pooled = logits.masked_fill(~mask.bool().unsqueeze(-1), 0).amax(dim=1)
+        # training: padded positions set to 0 (as SpladePooling counts them) in place, with no
+        # copy: no backward function keeps the logits (the MLM head's matmul keeps its inputs;
+        # autograd's version check would stop one that did), and the max never passes gradient
+        # to a padded position above 0. max() with indices, not amax(): its backward is a scatter
+        # to the arg-max token, as the stock module's, where amax's compares the whole tensor again
+        with torch.no_grad():
+            logits.masked_fill_(~mask.bool().unsqueeze(-1), 0)
+        pooled = torch.max(logits, dim=1).values
     else:
         # inference: max over each text's own tokens through views, no copy of the logits
         lengths = mask.sum(dim=1).tolist()

@@ -64,6 +64,17 @@ def test_training_writes_a_loadable_model_whose_weights_changed(trained: Path) -
 
 
 @pytest.mark.slow
+def test_a_frozen_vocabulary_keeps_the_token_embeddings_and_trains_the_rest(tmp_path: Path) -> None:
+    frozen = train(tiny_config(tmp_path / "frozen", freeze_vocabulary=True, lr=5e-4))
+    base = load_file(next(default_model_dir("sparse").glob("*.safetensors")))
+    tuned = load_file(next(frozen.glob("*.safetensors")))
+    embeddings = [name for name in tuned if name.endswith("word_embeddings.weight")]
+    assert embeddings and all(torch.equal(base[name], tuned[name]) for name in embeddings)
+    others = [name for name in tuned if name in base and name not in embeddings]
+    assert any(not torch.equal(base[name], tuned[name]) for name in others)
+
+
+@pytest.mark.slow
 def test_the_regulariser_lowers_active_dims(tmp_path: Path) -> None:
     # same data, steps and seed; only the FLOPS weights differ (large, so 4 steps show it)
     dense = train(tiny_config(tmp_path / "no-reg", query_reg=0.0, doc_reg=0.0, max_steps=4, lr=5e-4))
