@@ -546,7 +546,7 @@ def train(config: TrainConfig) -> Path:
     seconds = time.perf_counter() - started
     final = staging / "final"
     shutil.rmtree(final, ignore_errors=True)
-    dev = dev_metrics(model, data, config.batch_size)  # at the training text length, as in the log
+    dev = dev_metrics(model, data, config.batch_size)  # at the training text length
     model.max_seq_length = saved_length
     model.save(str(final))
     meta = {
