@@ -246,14 +246,10 @@ def bm25_negatives(data: TrainingData, queries: list[str]) -> dict[str, list[str
     from bench.retriever import Settings
     from retrievers.bm25 import BM25
 
-    with tempfile.TemporaryDirectory(prefix="bench-mining-") as tmp:
-        engine = open_engine(None, Path(tmp))
-        try:
-            bm25 = BM25(Settings(cache_dir=Path(tmp), engine=engine))
-            bm25.index({key: Document(key, text) for key, text in data.mine_corpus.items()})
-            run = bm25.search({str(i): query for i, query in enumerate(queries)}, MINE_TOP_K)
-        finally:
-            engine.close()
+    with tempfile.TemporaryDirectory(prefix="bench-mining-") as tmp, open_engine(None, Path(tmp)) as engine:
+        bm25 = BM25(Settings(cache_dir=Path(tmp), engine=engine))
+        bm25.index({key: Document(key, text) for key, text in data.mine_corpus.items()})
+        run = bm25.search({str(i): query for i, query in enumerate(queries)}, MINE_TOP_K)
     return _keep_negatives(data, queries, [run.get(str(i), {}) for i in range(len(queries))])
 
 
@@ -338,7 +334,6 @@ def training_arguments(config: TrainConfig, output_dir: Path, rows: int, device:
         "output_dir": str(output_dir),
         "num_train_epochs": config.epochs,
         "per_device_train_batch_size": config.batch_size,
-        "per_device_eval_batch_size": config.batch_size,
         "learning_rate": config.lr,
         "lr_scheduler_type": config.lr_scheduler,
         "warmup_steps": max(1, steps // 10),  # an int is the same in every version

@@ -16,7 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 
@@ -96,6 +96,12 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027
         """Release every open collection."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_engine(url: str | None, cache_dir: Path) -> Engine:

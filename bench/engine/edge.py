@@ -367,12 +367,6 @@ class EdgeEngine(Engine):
                 self.discard(collection.name)
         self._exit.close()
 
-    def __enter__(self) -> EdgeEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def edge_config(fields: list[VectorField]) -> qe.EdgeConfig:
     dense, sparse = {}, {}

@@ -182,12 +182,6 @@ class ServerEngine(Engine):
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> ServerEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 DISTANCES = {"cosine": models.Distance.COSINE, "dot": models.Distance.DOT}
 
