@@ -7,9 +7,11 @@ A loader turns the publisher's files into a `Source`: all queries, all graded ju
 queries are test queries, and the product pool. `make_split` then applies the protocol:
 
 - queries without any judgment >= `relevant_grade` are dropped and counted (in `Dataset.notes`);
-- test: up to 2,000 test queries, a seeded sample; the corpus is every product judged for them plus
+- test and dev: up to 2,000 queries, a seeded sample; the corpus is every product judged for them plus
   a seeded random fill from the other products up to 10,000 (all judged products are kept even
   past 10,000; `fill_to=None` means every product, as WANDS does);
+- dev: held-out train-pool queries (the dev hash bucket, or the dataset's own dev split), scored
+  exactly like test; every choice of settings is made on it, never on test;
 - train: every train query, the corpus is the products judged for them;
 - `limit_queries=N` keeps the first N of the same seeded order and the same corpus, so a quick run
   is a subset of the full run and reuses its index.
@@ -29,9 +31,10 @@ from bench.errors import BenchError
 TEST_QUERIES = 2_000
 CORPUS_SIZE = 10_000
 TEST_PERCENT = 20  # hash split of the datasets without an official split
+DEV_PERCENT = 10  # the next hash bucket: dev queries, held out of training (Home Depot: ~1,100)
 TEXT_CHARS = 2_000  # product text (after the title) is cut to this many characters
 
-SPLITS = ("test", "train")
+SPLITS = ("test", "dev", "train")
 
 
 @dataclass
@@ -52,16 +55,21 @@ class Source:
 
     @property
     def splits(self) -> list[str]:
-        return [*SPLITS, *sorted(self.other_splits)]
+        return [*SPLITS, *sorted(set(self.other_splits) - set(SPLITS))]
 
     def split_queries(self, split: str) -> list[str]:
-        """The query ids of `split`, sorted; train is every query in no other split."""
+        """The query ids of `split`, sorted. Without a dev split of its own, dev is the train pool's
+        queries in the dev hash bucket (`is_dev_query`); train is every query in no other split."""
         if split in self.other_splits:
             return sorted(q for q in self.other_splits[split] if q in self.queries)
         if split == "test":
             return sorted(q for q in self.test_queries if q in self.queries)
         elsewhere = set().union(*self.other_splits.values())
-        return sorted(q for q in self.queries if q not in self.test_queries and q not in elsewhere)
+        pool = [q for q in self.queries if q not in self.test_queries and q not in elsewhere]
+        if "dev" in self.other_splits:
+            return sorted(pool) if split == "train" else []
+        wanted = split == "dev"
+        return sorted(q for q in pool if is_dev_query(self.queries[q]) == wanted)
 
 
 def normalise_query(text: str) -> str:
@@ -74,10 +82,20 @@ def query_id(text: str) -> str:
     return "q" + hashlib.sha256(normalise_query(text).encode()).hexdigest()[:12]
 
 
-def is_test_query(text: str) -> bool:
-    """Deterministic 80/20 split by a hash of the normalised text: a query is in one split only."""
+def split_bucket(text: str) -> int:
+    """0-99 from a hash of the normalised text: a query (in any spelling) is in one split only."""
     digest = hashlib.sha256(b"split\0" + normalise_query(text).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % 100 < TEST_PERCENT
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def is_test_query(text: str) -> bool:
+    """Test for the datasets without an official split: buckets 0-19 (20%)."""
+    return split_bucket(text) < TEST_PERCENT
+
+
+def is_dev_query(text: str) -> bool:
+    """Dev, out of the train pool: buckets 20-29, 10% of all queries (never test, never trained on)."""
+    return TEST_PERCENT <= split_bucket(text) < TEST_PERCENT + DEV_PERCENT
 
 
 def round_half_up(value: float) -> int:
