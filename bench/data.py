@@ -42,7 +42,9 @@ class Dataset:
     """One split of one benchmark: corpus, queries and graded qrels.
 
     `relevant_grade` is the smallest gain that counts as relevant for binary
-    metrics (Recall, MRR, MAP, Precision); nDCG uses the gains themselves.
+    metrics (Recall, MRR, MAP, Precision); nDCG uses the gains themselves. `gains` says where
+    they came from: each label of the publisher's scale -> its integer gain (ESCI
+    {"E": 100, "S": 10, "C": 1, "I": 0}); {} when the loader does not say.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Dataset:
     qrels: Qrels
     relevant_grade: int = 1
     notes: list[str] = field(default_factory=list)
+    gains: dict[str, int] = field(default_factory=dict)
 
     def relevant(self, query_id: str) -> set[str]:
         grades = self.qrels.get(query_id, {})

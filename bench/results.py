@@ -65,15 +65,19 @@ def canonical_run(run: Run, k: int | None = None) -> Run:
 # ------------------------------------------------------------------ layout
 
 
-def variant_name(limit_queries: int | None, k: int, seed: int, max_docs: int | None = None) -> str | None:
+def variant_name(limit_queries: int | None, k: int, seed: int, max_docs: int | None = None,
+                 split: str = "test") -> str | None:
     """None for a full-protocol run, else the folder name of its variant, e.g. `q200-seed42-k100`.
 
-    `max_docs` (a sampled corpus) adds `-d<N>`: `q200-seed42-k100-d5000`.
+    `max_docs` (a sampled corpus) adds `-d<N>`: `q200-seed42-k100-d5000`. A split other than test
+    is its own variant: `dev` (every dev query, k 100, seed 42), `dev-q200-seed42-k100`.
     """
-    if limit_queries is None and k == PROTOCOL_K and seed == PROTOCOL_SEED and max_docs is None:
-        return None
+    protocol = limit_queries is None and k == PROTOCOL_K and seed == PROTOCOL_SEED and max_docs is None
+    if protocol:
+        return None if split == "test" else split
     name = f"q{limit_queries if limit_queries is not None else 'all'}-seed{seed}-k{k}"
-    return name if max_docs is None else f"{name}-d{max_docs}"
+    name = name if max_docs is None else f"{name}-d{max_docs}"
+    return name if split == "test" else f"{split}-{name}"
 
 
 def run_stem(retriever: str) -> str:

@@ -10,6 +10,10 @@ A complete adapter (the whole file `retrievers/my_adapter.py`):
 ...         return {qid: {d: 1.0 for d, t in self.titles.items() if q.lower() in t}
 ...                 for qid, q in queries.items()}
 
+Two optional steps, called by the runner before `index`: `load()` loads model weights (timed
+apart from indexing), and `tune(dev_sets)`, for an adapter with `tunes_on_dev = True`, chooses its
+settings on dev splits (never on the test split it is then scored on).
+
 Adapters whose vectors live in Qdrant subclass `EngineRetriever` and only say how to
 encode; indexing, caching and search are shared. Their search returns the canonical run
 (bench.results.canonical_run): the engine orders equal scores arbitrarily and may cut a
@@ -28,7 +32,7 @@ from typing import Any, ClassVar
 
 from tqdm.auto import tqdm
 
-from bench.data import Corpus, Run, corpus_fingerprint
+from bench.data import Corpus, Dataset, Run, corpus_fingerprint
 from bench.engine import Collection, Engine, Hits, Vector, VectorField
 from bench.results import canonical_run, round_score
 
@@ -57,9 +61,17 @@ class Retriever(ABC):
     """Base class of every adapter. `name` is what users type after `-r`."""
 
     name: ClassVar[str] = ""
+    tunes_on_dev: bool = False
+    """True: the runner calls `tune(dev_sets)` with dev splits before `index`."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+
+    def load(self) -> None:  # noqa: B027 (optional step: most adapters have no model)
+        """Load model weights now (the runner times this apart from indexing); no-op without a model."""
+
+    def tune(self, dev_sets: list[Dataset]) -> None:  # noqa: B027 (optional: only if tunes_on_dev)
+        """Choose settings on `dev_sets` (the dataset's own dev split, else other datasets' dev splits)."""
 
     @abstractmethod
     def index(self, corpus: Corpus) -> None:

@@ -1,15 +1,22 @@
 """The benchmark loop: dataset -> adapter -> run -> stored run + timings.
 
 >>> run_benchmark(["homedepot"], ["bm25", "dense"], RunOptions(limit_queries=200))
+>>> run_benchmark(["homedepot"], ["bm25-tuned"], RunOptions(split="dev"))   # experiments: dev
 
-For each (dataset, retriever) it indexes the test corpus (cached by the engine), searches
-all test queries in one batch (throughput), then times `latency_queries` single-query
-calls (latency p50/p95, query encoding included), and writes
-`results/<dataset>/runs/<retriever>.trec` + `.json` (a quick run with --limit-queries, another
-k or seed goes to `results/<dataset>/variants/<variant>/`, see bench/results.py). The run is
-put in canonical form (bench.results.canonical_run) before it is written; the JSON sidecar is
-written last and records the run file's sha256 and the run's key. A rerun reuses a stored run
-only when both still match (`bench.results.verify_run`), else recomputes it and says why.
+For each (dataset, retriever), timed apart and in this order:
+- model load: `retriever.load()`, the model weights (None for a retriever without a model);
+- tuning, for an adapter that `tunes_on_dev`: its settings chosen on the dataset's dev split (or,
+  when it has none, the other datasets' dev splits), never on the split being scored;
+- index: build the index of the split's corpus (encoding + upserts), or open the cached one;
+- batch search: one untimed warm-up batch of all queries, then the same batch timed (QPS, warm);
+- latency: `latency_queries` single-query calls after one warm-up call (p50/p95, query
+  encoding included).
+It writes `results/<dataset>/runs/<retriever>.trec` + `.json` (a quick run with
+--limit-queries, another k, seed or split goes to `results/<dataset>/variants/<variant>/`, see
+bench/results.py). The run is put in canonical form (bench.results.canonical_run) before it is
+written; the JSON sidecar is written last and records the run file's sha256 and the run's key.
+A rerun reuses a stored run only when both still match (`bench.results.verify_run`), else
+recomputes it and says why.
 """
 
 from __future__ import annotations
@@ -63,11 +70,12 @@ class RunOptions:
     batch_size: int = 32
     max_seq_length: int = 256
     trust_remote_code: bool = False
+    split: str = "test"  # dev: experiments and choices of settings; test: the published protocol
 
     @property
     def variant(self) -> str | None:
         """None for the full protocol, else the variant folder these runs go to (never mixed)."""
-        return variant_name(self.limit_queries, self.k, self.seed, self.max_docs)
+        return variant_name(self.limit_queries, self.k, self.seed, self.max_docs, self.split)
 
 
 @dataclass
@@ -94,20 +102,54 @@ def run_benchmark(dataset_names: list[str], retriever_names: list[str], options:
             if reason:
                 print(f"skip {dataset_name}: {reason}")
                 continue
-            dataset = load(dataset_name, split="test", data_dir=options.data_dir,
+            dataset = load(dataset_name, split=options.split, data_dir=options.data_dir,
                            limit_queries=options.limit_queries, seed=options.seed, max_docs=options.max_docs)
             print(f"\n{dataset}")
+            if not dataset.queries:
+                print(f"skip {dataset_name}: no {options.split} queries in these files")
+                continue
             _write_dataset(dataset, options.out, options.variant)
+            dev = DevSets(dataset_name, options)
             for retriever_name in retriever_names:
-                written.append(_run_one(dataset, retriever_name, engine, options))
+                written.append(_run_one(dataset, retriever_name, engine, options, dev))
     finally:
         engine.close()
     return written
 
 
-def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions) -> Outcome:
+class DevSets:
+    """The dev splits an adapter that `tunes_on_dev` chooses its settings on, loaded once, on demand:
+    the dataset's own dev split, else (e.g. the shipped ESCI slice, test queries only) the dev
+    splits of the other built-in datasets present, so no setting is ever chosen on a test split."""
+
+    def __init__(self, dataset: str, options: RunOptions) -> None:
+        self.dataset, self.options = dataset, options
+        self._sets: list[Dataset] | None = None
+
+    def get(self) -> list[Dataset]:
+        if self._sets is None:
+            from bench.datasets import NAMES, missing
+
+            own = self._load(self.dataset)
+            others = [n for n in NAMES if n != self.dataset and missing(n, self.options.data_dir) is None]
+            self._sets = [own] if own.queries else [d for d in map(self._load, others) if d.queries]
+        return self._sets
+
+    def _load(self, name: str) -> Dataset:
+        from bench.datasets import load
+
+        return load(name, split="dev", data_dir=self.options.data_dir, seed=self.options.seed)
+
+    def fingerprint(self) -> str:
+        parts = [f"{d.name}:{d.fingerprint}:{json.dumps(d.qrels, sort_keys=True)}" for d in self.get()]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: RunOptions,
+             dev: DevSets) -> Outcome:
     meta_path = run_path(options.out, dataset.name, retriever_name, ".json", options.variant)
-    key = _run_key(dataset, retriever_name, options)
+    retriever = registry.create(retriever_name, _settings(retriever_name, options, engine))
+    key = _run_key(dataset, retriever_name, options, dev if retriever.tunes_on_dev else None)
     if not options.force:
         try:
             verify_run(meta_path, key)
@@ -117,11 +159,23 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
             if meta_path.exists():  # something was stored but cannot be trusted: say so
                 print(f"  {retriever_name}: {why}: recomputing")
 
-    retriever = registry.create(retriever_name, _settings(retriever_name, options, engine))
+    started = time.perf_counter()
+    retriever.load()
+    has_model = type(retriever).load is not Retriever.load
+    model_load_seconds = round(time.perf_counter() - started, 3) if has_model else None
+    tune_seconds = None
+    if retriever.tunes_on_dev:
+        started = time.perf_counter()
+        retriever.tune(dev.get())
+        tune_seconds = round(time.perf_counter() - started, 3)
+        print(f"  {retriever_name}: tuned in {tune_seconds:.1f} s on the dev split of "
+              f"{', '.join(d.name for d in dev.get()) or 'no dataset'}: {retriever.info().get('model', '')}")
+
     started = time.perf_counter()
     retriever.index(dataset.corpus)
     index_seconds = time.perf_counter() - started
 
+    retriever.search(dataset.queries, options.k)  # warm-up: the timed batch below is warm
     started = time.perf_counter()
     run = retriever.search(dataset.queries, options.k)
     search_seconds = time.perf_counter() - started
@@ -141,13 +195,17 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
         "queries": len(dataset.queries),
         "documents": len(dataset.corpus),
         "engine": getattr(engine, "kind", type(engine).__name__),
+        "model_load_seconds": model_load_seconds,
+        "tune_seconds": tune_seconds,
         "index_seconds": round(index_seconds, 3),
         "index_cached": index_cached,
         "docs_per_second": None if index_cached else round(len(dataset.corpus) / max(index_seconds, 1e-9), 1),
         "search_seconds": round(search_seconds, 3),
         "qps": round(len(dataset.queries) / max(search_seconds, 1e-9), 1),
+        "warmup": True,  # QPS timed after one untimed batch, latency after one untimed call
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3),
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 3),
+        "latency_ms_mean": round(float(np.mean(latencies)), 3),  # 1000 / mean = single-query throughput
         "latency_queries": len(latencies),
         "info": info,
         "key": key,
@@ -219,6 +277,7 @@ def _write_dataset(dataset: Dataset, out: Path, variant: str | None) -> None:
         "documents": len(dataset.corpus),
         "judgments": sum(len(grades) for grades in dataset.qrels.values()),
         "relevant_grade": dataset.relevant_grade,
+        "gains": dataset.gains,
         "corpus_fingerprint": dataset.fingerprint,
         "notes": dataset.notes,
     })
@@ -233,9 +292,13 @@ def _settings(retriever_name: str, options: RunOptions, engine: Engine | None) -
     )
 
 
-def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
-    """What a stored run depends on: corpus, queries (so limit_queries and seed), k, text length
-    and the weights of its models.
+TIMING_PROTOCOL = "warm-2"
+"""Part of every run key: runs timed under an older timing protocol (cold QPS) are recomputed."""
+
+
+def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions, dev: DevSets | None = None) -> str:
+    """What a stored run depends on: corpus, queries (so limit_queries and seed), k, text length,
+    the weights of its models, the dev splits it was tuned on and the timing protocol.
 
     Hashing the weights (not just the model's name) means a model retrained in place is
     benchmarked again instead of being reused.
@@ -248,5 +311,6 @@ def _run_key(dataset: Dataset, retriever_name: str, options: RunOptions) -> str:
             weights[name] = identity.get("model_sha256")
     parts = [dataset.fingerprint, json.dumps(dataset.queries, sort_keys=True), str(options.k),
              str(options.limit_queries), str(options.seed), str(options.max_seq_length), retriever_name,
-             json.dumps(weights, sort_keys=True), options.qdrant_url or "edge"]
+             json.dumps(weights, sort_keys=True), options.qdrant_url or "edge", TIMING_PROTOCOL,
+             dev.fingerprint() if dev is not None else ""]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

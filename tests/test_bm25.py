@@ -103,3 +103,77 @@ def test_server_local_mode_ranks_like_edge(homedepot: Dataset, tmp_path: Path) -
     for qid in queries:
         assert list(server_run[qid]) == list(edge_run[qid]), queries[qid]
         assert list(server_run[qid].values()) == pytest.approx(list(edge_run[qid].values()), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def homedepot_dev() -> Dataset:
+    from bench.datasets import load
+
+    return load("homedepot", split="dev", limit_queries=300)
+
+
+@pytest.mark.parametrize("k1,b", [(1.2, 0.75), (0.5, 0.3)])
+def test_the_tuning_grid_scores_what_the_engine_scores(homedepot_dev: Dataset, tmp_path: Path,
+                                                       k1: float, b: float) -> None:
+    """The in-memory grid scorer of bm25-tuned is the engine's BM25, not a look-alike."""
+    from bench.metrics import evaluate
+    from retrievers.bm25_tuned import DevScorer
+
+    with EdgeEngine(tmp_path / "edge") as engine:
+        bm25 = BM25(Settings(cache_dir=tmp_path, engine=engine, options={"k1": k1, "b": b}))
+        bm25.index(homedepot_dev.corpus)
+        engine_run = bm25.search(homedepot_dev.queries, K)
+    in_engine = evaluate(homedepot_dev.qrels, engine_run, homedepot_dev.relevant_grade, ["ndcg@10"])
+    assert DevScorer(homedepot_dev).ndcg(k1, b) == pytest.approx(in_engine["ndcg@10"], abs=2e-3)
+
+
+def test_bm25_tuned_chooses_on_dev_and_records_the_grid(homedepot_dev: Dataset) -> None:
+    from retrievers.bm25_tuned import GRID, BM25Tuned, DevScorer
+
+    tuned = BM25Tuned(Settings())
+    tuned.tune([homedepot_dev])
+    grid = tuned.info()["tuning"]["grid"]
+    assert [(p["k1"], p["b"]) for p in grid] == GRID and (1.2, 0.75) in GRID
+    best, tuning = max(p["ndcg@10"] for p in grid), tuned.info()["tuning"]
+    assert tuning["chosen"]["ndcg@10"] == best >= tuning["lucene_default_ndcg@10"]
+    # the chosen point really is the best one: rescored independently of the recorded grid
+    scorer = DevScorer(homedepot_dev)
+    assert scorer.ndcg(tuned.k1, tuned.b) == pytest.approx(best, abs=1e-6)
+    assert scorer.ndcg(tuned.k1, tuned.b) >= scorer.ndcg(1.2, 0.75)
+    assert f"k1={tuned.k1:g} b={tuned.b:g}" in tuned.info()["model"] and "homedepot" in tuned.info()["model"]
+
+
+def test_bm25_tuned_without_dev_queries_keeps_lucene_defaults_and_says_so() -> None:
+    from retrievers.bm25_tuned import BM25Tuned
+
+    tuned = BM25Tuned(Settings())
+    tuned.tune([])
+    assert (tuned.k1, tuned.b) == (1.2, 0.75)
+    assert "no dev split" in tuned.info()["tuning"]["chosen"]["why"]
+
+
+def test_ties_past_the_fetch_limit_are_fetched_until_the_cut_is_exact(tmp_path: Path) -> None:
+    """300 products with one title tie for a query; trec_eval ranks ties by doc id descending, so
+    the top 10 must be the 10 highest ids, wherever the engine's arbitrary tie order put them.
+    The first fetch (2k = 20 hits) cannot know that: search_with_ties doubles until it can."""
+    from bench.data import Document
+    from bench.retriever import search_with_ties
+
+    tied = {f"P{i:04d}": Document(f"P{i:04d}", "Cordless Drill Kit") for i in range(300)}
+    others = {f"X{i:04d}": Document(f"X{i:04d}", f"Garden hose {i} ft") for i in range(200)}
+    with EdgeEngine(tmp_path / "edge") as engine:
+        bm25 = BM25(Settings(cache_dir=tmp_path, engine=engine))
+        bm25.index({**tied, **others})
+        limits: list[int] = []
+        search = bm25.collection.search
+
+        def counted(field, vectors, limit):  # the real engine call, with its limit recorded
+            limits.append(limit)
+            return search(field, vectors, limit)
+
+        bm25.collection.search = counted
+        run = bm25.search({"q": "cordless drill"}, K)
+        assert limits == [20, 40, 80, 160, 320]  # doubled until fewer hits than the limit came back
+        assert list(run["q"]) == sorted(tied, reverse=True)[:K]
+        hits = search_with_ties(bm25.collection, bm25.field.name, bm25.encode_queries(["garden hose"]), K)
+        assert len(hits[0]) >= 200  # the 200 hoses tie too: all fetched

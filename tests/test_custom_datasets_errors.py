@@ -226,8 +226,8 @@ def test_beir_qrels_naming_unknown_ids_bad_grades_and_split_leaks(beir):
     one_line_error(beir, f"line {len(original) + 1}", "judged twice")
     qrels.write_text("\n".join([original[0], f"{qid}\t{doc_id}\tgood", *original[2:]]) + "\n")
     one_line_error(beir, "line 2: score 'good' is not a whole number")
-    qrels.write_text("\n".join([original[0], f"{qid}\t{doc_id}\t5", *original[2:]]) + "\n")
-    one_line_error(beir, "line 2: grade 5 is outside the scale", "from 0 to 3")  # the export states [0, 3]
+    qrels.write_text("\n".join([original[0], f"{qid}\t{doc_id}\t101", *original[2:]]) + "\n")
+    one_line_error(beir, "line 2: grade 101 is outside the scale", "from 0 to 100")  # export: [0, 100]
     qrels.write_text("\n".join(original) + "\n")
     (beir / "qrels" / "train.tsv").write_text("\n".join([original[0], original[1]]) + "\n")
     one_line_error(beir, "train.tsv", f"query-id {qid!r} is also in qrels/test.tsv", "one split only")

@@ -193,7 +193,7 @@ def test_empty_products_are_dropped_and_counted(tmp_path):
 
 def test_queries_without_relevant_product_are_dropped_and_counted(tmp_path):
     write(tmp_path / "homedepot" / "train.csv", HD_HEADER + HD_ROWS)
-    splits = {split: load("homedepot", split, data_dir=tmp_path) for split in ("test", "train")}
+    splits = {split: load("homedepot", split, data_dir=tmp_path) for split in ("test", "dev", "train")}
     texts = {t for ds in splits.values() for t in ds.queries.values()}
     assert "rain shower head" not in texts  # its only judgment is 1.33 (gain 1)
     assert {"angle bracket", "l bracket", "deck over"} == texts

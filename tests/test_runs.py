@@ -139,3 +139,28 @@ def test_quick_runs_live_apart_and_never_touch_the_full_run(
 
     out = bench([*RUN, "--limit-queries", "20"], tmp_path, capsys)  # its own key: reused, not redone
     assert out.count("done before") == 2
+
+
+def test_dev_runs_are_their_own_table_and_tuning_never_sees_the_scored_split(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run --split dev` goes to variants/dev; bm25-tuned on the shipped ESCI slice (no dev queries)
+    is tuned on the other datasets' dev splits, and on CrowdFlower on CrowdFlower's own dev split."""
+    from bench.datasets import load
+
+    out = bench(["run", "-d", "crowdflower", "-r", "bm25-tuned", "--split", "dev", "--latency-queries", "2"],
+                tmp_path, capsys)
+    dev_table = tmp_path / "results" / "crowdflower" / "variants" / "dev"
+    assert json.loads((dev_table / "dataset.json").read_text())["split"] == "dev"
+    assert not (tmp_path / "results" / "crowdflower" / "runs").exists()  # the test table is untouched
+    dev_queries = set(load("crowdflower", split="dev").queries)
+    assert set(read_trec_run(dev_table / "runs" / "bm25-tuned.trec")) <= dev_queries
+    assert "tuned in" in out and "crowdflower" in out
+
+    bench(["run", "-d", "esci", "-r", "bm25-tuned", "-r", "bm25", "--latency-queries", "2"], tmp_path)
+    tuned = verify_run(run_path(tmp_path / "results", "esci", "bm25-tuned", ".json"))
+    assert {d["dataset"] for d in tuned["info"]["tuning"]["dev"]} == {"homedepot", "crowdflower"}
+    assert all(d["split"] == "dev" for d in tuned["info"]["tuning"]["dev"])
+    plain = verify_run(run_path(tmp_path / "results", "esci", "bm25", ".json"))
+    # timings say what they include: model-free retrievers have no load time; QPS is warm
+    assert plain["model_load_seconds"] is None and plain["warmup"] is True
+    assert tuned["tune_seconds"] > 0 and plain["tune_seconds"] is None

@@ -25,7 +25,7 @@ from bench.engine import SparseVector
 from bench.engine.edge import EdgeEngine
 from bench.errors import BenchError
 from bench.results import canonical_run
-from bench.retriever import EngineRetriever, Settings
+from bench.retriever import EngineRetriever, Retriever, Settings
 from retrievers.hybrid import Hybrid
 
 K = 10
@@ -211,3 +211,50 @@ def test_cache_keys_are_the_texts(data, indexed):
     splade = indexed["splade"]
     keys = [text_key(doc.contents) for doc in data.corpus.values()]
     assert len(splade.cache.get("document", keys)) == len(set(keys))
+
+
+class Trigram(Retriever):
+    """A plain plug-in, written as the README says: no engine, its own in-memory index."""
+
+    name = "trigram"
+
+    def index(self, corpus):
+        self.grams = {doc_id: grams(doc.title) for doc_id, doc in corpus.items()}
+
+    def search(self, queries, k):
+        run = {}
+        for qid, text in queries.items():
+            wanted = grams(text)
+            scores = {d: len(wanted & g) / len(wanted | g) for d, g in self.grams.items() if wanted & g}
+            run[qid] = dict(sorted(scores.items(), key=lambda item: -item[1])[:k])
+        return run
+
+
+def grams(text: str) -> set[str]:
+    text = f"  {text.lower()} "
+    return {text[i:i + 3] for i in range(len(text) - 2)}
+
+
+def test_a_plain_plugin_fuses_with_an_engine_adapter(monkeypatch, tmp_path):
+    from bench.datasets import load
+
+    monkeypatch.setitem(registry.BUILTIN, "trigram", f"{__name__}:Trigram")
+    esci = load("esci")
+    with EdgeEngine(tmp_path / "edge") as engine:
+        settings = Settings(cache_dir=tmp_path, engine=engine)
+        hybrid = registry.create("hybrid:trigram+bm25", settings)
+        hybrid.index(esci.corpus)
+        run = hybrid.search(esci.queries, K)
+        alone = {}
+        for name in ("trigram", "bm25"):
+            component = registry.create(name, settings)
+            component.index(esci.corpus)
+            alone[name] = canonical_run(component.search(esci.queries, 100), 100)
+    both = [q for q in esci.queries if alone["trigram"].get(q) and alone["bm25"].get(q)]
+    assert len(both) > 100
+    ranks = [Run({q: {d: float(100 - i) for i, d in enumerate(ranking[q])} for q in both}, name=name)
+             for name, ranking in alone.items()]  # ranx orders tied scores its own way: ranks as scores
+    reference = canonical_run(fuse(ranks, method="rrf", params={"k": 60}).to_dict(), K)
+    assert {q: run[q] for q in both} == reference
+    assert ndcg(esci, run) > ndcg(esci, random_run(esci, K))
+    assert hybrid.info()["fusion"]["components"] == ["trigram", "bm25"]

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, settle_grades
+from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades
 from bench.datasets.protocol import TEXT_CHARS, Source, documents_from
 from bench.datasets.readers import guess_encoding
 from bench.errors import BenchError
@@ -223,4 +223,5 @@ def read(directory: Path, spec: DatasetSpec) -> Source:
     if (directory / SPEC_FILE).is_file():
         notes.append(f"settings from {directory / SPEC_FILE}")
     return Source(spec.name, queries, qrels, test, list(corpus), documents_from(corpus), relevant,
-                  fill_to=None, notes=notes, max_test_queries=None, other_splits=dict(others))
+                  fill_to=None, notes=notes, max_test_queries=None, other_splits=dict(others),
+                  gains=grade_gains(grades))

@@ -15,12 +15,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.checks import at_least, existing_dir, writable_dir
 from bench.datasets import NAMES, data_root, dataset_dir, missing, names, read_source
 from bench.datasets.protocol import make_split
-from bench.checks import at_least, existing_dir, writable_dir
 from bench.errors import BenchError
-from bench.options import add_data_dir
 from bench.io import sha256_file
+from bench.options import add_data_dir
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:

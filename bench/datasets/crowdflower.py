@@ -29,6 +29,7 @@ from bench.errors import BenchError
 NAME = "crowdflower"
 COLUMNS = ["id", "query", "product_title", "product_description", "median_relevance", "relevance_variance"]
 RELEVANT_GRADE = 2
+GAINS = {str(median): median - 1 for median in (1, 2, 3, 4)}  # median_relevance -> gain (as read below)
 KAGGLE = "crowdflower-search-relevance"
 HOW_TO_GET = kaggle_steps(KAGGLE)
 
@@ -74,4 +75,4 @@ def read(directory: Path) -> Source:
         notes.append(f"{repeated} repeated (query, product) rows merged, keeping the higher gain")
     drop_empty_products(corpus, qrels, notes)
     return Source(NAME, queries, qrels, test_queries, sorted(corpus), documents_from(corpus),
-                  RELEVANT_GRADE, notes=notes)
+                  RELEVANT_GRADE, notes=notes, gains=dict(GAINS))

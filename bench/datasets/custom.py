@@ -181,6 +181,14 @@ def settle_grades(found: set[int], spec: DatasetSpec, where: Path, default_relev
     return relevant, note
 
 
+def grade_gains(found: set[int], labels: dict[str, int] | None = None) -> dict[str, int]:
+    """The gains kept with the results: each label of dataset.toml `labels` -> its grade, else each
+    grade found -> itself (the files hold the gains)."""
+    if labels is not None:
+        return dict(labels)
+    return {str(grade): grade for grade in sorted(found)}
+
+
 def check_grade(value: int, spec: DatasetSpec, path: Path, where: str) -> None:
     """A grade outside the stated scale (or negative) is an error naming the line or row."""
     low, high = spec.grades or (0, None)

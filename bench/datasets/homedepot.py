@@ -80,8 +80,11 @@ def read(directory: Path) -> Source:
     qrels = dict(qrels)
     drop_empty_products(corpus, qrels, notes)
     notes.append("gain = round_half_up(3 * (mean rating - 1)) in 0..6; relevant: gain >= 4")
+    # The mean rating -> gain table, each mean as the file spells it ("2.33": 4), kept with the results.
+    means = dict(zip(rows.relevance.str.strip(), relevance, strict=True))  # each spelling once
+    gains = {spelled: gain(value) for spelled, value in sorted(means.items(), key=lambda item: item[1])}
     return Source(NAME, queries, qrels, test_queries, sorted(corpus), documents_from(corpus),
-                  RELEVANT_GRADE, notes=notes)
+                  RELEVANT_GRADE, notes=notes, gains=gains)
 
 
 def _descriptions(directory: Path) -> dict[str, str]:

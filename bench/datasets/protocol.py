@@ -14,7 +14,9 @@ queries are test queries, and the product pool. `make_split` then applies the pr
   exactly like test; every choice of settings is made on it, never on test;
 - train: every train query, the corpus is the products judged for them;
 - `limit_queries=N` keeps the first N of the same seeded order and the same corpus, so a quick run
-  is a subset of the full run and reuses its index.
+  is a subset of the full run and reuses its index;
+- `Source.gains` (each publisher's label -> its integer gain) goes to `Dataset.gains` unchanged, so
+  every result can say which gains its nDCG used.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Source:
     notes: list[str] = field(default_factory=list)
     max_test_queries: int | None = TEST_QUERIES
     other_splits: dict[str, set[str]] = field(default_factory=dict)  # e.g. BEIR's dev: neither test nor train
+    gains: dict[str, int] = field(default_factory=dict)  # publisher's label -> integer gain (for the results)
 
     @property
     def splits(self) -> list[str]:
@@ -103,6 +106,11 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
+def describe_gains(gains: dict[str, int]) -> str:
+    """`{"E": 100, "S": 10}` -> "E=100, S=10", for the notes."""
+    return ", ".join(f"{label}={gain}" for label, gain in gains.items())
+
+
 def product_text(parts: Iterable[str], limit: int = TEXT_CHARS) -> str:
     """Non-empty parts joined by newlines, cut to `limit` characters."""
     text = "\n".join(part.strip() for part in parts if part and part.strip())
@@ -124,6 +132,9 @@ def make_split(source: Source, split: str = "test", limit_queries: int | None = 
     grade = source.relevant_grade
     answerable = [q for q in in_split if any(g >= grade for g in source.qrels.get(q, {}).values())]
     notes = list(source.notes)
+    if split == "dev" and "dev" not in source.other_splits:
+        last = TEST_PERCENT + DEV_PERCENT - 1
+        notes.append(f"dev: the train pool's queries in hash buckets {TEST_PERCENT}-{last}, never trained on")
     if not in_split:
         notes.append(f"no {split} queries in these files")
     else:
@@ -150,7 +161,8 @@ def make_split(source: Source, split: str = "test", limit_queries: int | None = 
     corpus = source.documents(sorted(corpus_ids))
     queries = {q: source.queries[q] for q in order}
     qrels = {q: dict(source.qrels[q]) for q in order}
-    return Dataset(source.name, split, corpus, queries, qrels, relevant_grade=grade, notes=notes)
+    return Dataset(source.name, split, corpus, queries, qrels, relevant_grade=grade, notes=notes,
+                   gains=dict(source.gains))
 
 
 def _fill(source: Source, judged: set[str], seed: int) -> set[str]:

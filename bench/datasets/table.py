@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, settle_grades, table_file
+from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades, table_file
 from bench.datasets.protocol import Source, documents_from, is_test_query, product_text, query_id
 from bench.datasets.readers import (
     UTF8_FIX,
@@ -117,7 +117,7 @@ def read(directory: Path, spec: DatasetSpec) -> Source:
         notes.append(f"settings from {directory / SPEC_FILE}")
     return Source(spec.name, queries, dict(qrels), test, list(corpus), documents_from(corpus), relevant,
                   fill_to=None, notes=notes, max_test_queries=None,
-                  other_splits={"dev": dev} if dev else {})
+                  other_splits={"dev": dev} if dev else {}, gains=grade_gains(set(grades), spec.labels))
 
 
 def read_products(path: Path, spec: DatasetSpec) -> Corpus:

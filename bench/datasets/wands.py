@@ -15,7 +15,14 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.data import Corpus, Qrels
-from bench.datasets.protocol import Source, documents_from, drop_empty_products, is_test_query, make_document
+from bench.datasets.protocol import (
+    Source,
+    describe_gains,
+    documents_from,
+    drop_empty_products,
+    is_test_query,
+    make_document,
+)
 from bench.datasets.readers import check_known, check_labels, check_unique, read_csv
 from bench.errors import BenchError
 
@@ -67,7 +74,7 @@ def read(directory: Path) -> Source:
     for qid, doc_id, label in zip(labels.query_id, labels.product_id, labels.label, strict=True):
         qrels[qid][doc_id] = GAINS[label]
     qrels = dict(qrels)
-    notes = ["gains Exact=2, Partial=1, Irrelevant=0; relevant: Exact; test corpus: every product"]
+    notes = [f"gains {describe_gains(GAINS)}; relevant: Exact; test corpus: every product"]
     unlabelled = len(queries) - len(qrels)
     if unlabelled:
         notes.append(f"{unlabelled} of {len(queries)} queries in {query_path.name} have no labels: left out")
@@ -75,4 +82,4 @@ def read(directory: Path) -> Source:
     drop_empty_products(corpus, qrels, notes)
     test_queries = {qid for qid, text in queries.items() if is_test_query(text)}
     return Source(NAME, queries, qrels, test_queries, sorted(corpus), documents_from(corpus),
-                  RELEVANT_GRADE, fill_to=None, notes=notes)
+                  RELEVANT_GRADE, fill_to=None, notes=notes, gains=dict(GAINS))
