@@ -4,8 +4,10 @@
 >>> run = {"q1": {"B02": 9.1, "B01": 8.4}, "q2": {}}
 >>> evaluate(qrels, run, relevant_grade=2)["ndcg@10"]   # q1 0.797, q2 (no results) 0
 0.39835...
->>> compare(qrels, {"bm25": run_a, "splade": run_b}, relevant_grade=2)["metrics"]["ndcg@10"]["beats"]
-{'bm25': {}, 'splade': {'bm25': 0.0004}}   # splade beats bm25, Holm-corrected p = 0.0004
+>>> pool_scores(qrels, run, relevant_grade=2)          # per query; `pool` gives the means
+{'judged@10': {'q1': 0.2, 'q2': 0.0}, 'ndcg_cond@10': {'q1': 0.797..., 'q2': 0.0}}
+>>> compare(qrels, {"bm25": run_a, "splade": run_b, "dense": run_c}, 2, baseline="bm25")["metrics"]["ndcg@10"]
+{'scores': ..., 'beats': {'bm25': {}, 'splade': {'bm25': 0.0004}, 'dense': {}}, ...}  # Holm over 2 tests
 
 Protocol (what the leaderboard states):
 - nDCG@10 uses the graded gains (Järvelin & Kekäläinen: gain / log2(rank + 1), no 2^gain - 1),
@@ -21,8 +23,16 @@ Protocol (what the leaderboard states):
   then by doc id descending (`bench.results.ranked`), as the run file is written; so the scores
   here equal trec_eval's on the run files (tests/test_interop.py checks it with pytrec_eval).
 - Significance: two-sided paired Student's t-test over the evaluated queries (ranx's test,
-  scipy's ttest_rel), alpha 0.05. With several systems every pair is tested, so the p-values
-  of one metric are Holm-corrected over all pairs (family-wise error <= alpha per metric).
+  scipy's ttest_rel), alpha 0.05, Holm-corrected over the family of one metric (family-wise
+  error <= alpha per metric). The family is every system against `BASELINE` (the leaderboard's
+  main table; correctness twins, `bench.twins.CHECKS`, are left out by the caller) or every pair
+  (`baseline=None`: the all-pairs table).
+- Pool diagnostics (not tested, shown beside the metrics): judged@10 is the share of the top 10
+  that has a grade in the qrels of that query (grade 0 included), out of 10 even when fewer were
+  returned; ndcg_cond@10 is nDCG@10 of the condensed list (Sakai 2007): unjudged products removed
+  from the ranking, then cut at 10, with the same graded gains and ideal ranking as nDCG@10.
+  Unjudged products count as irrelevant everywhere else, so a low judged@10 makes every metric a
+  lower bound, and ndcg_cond@10 is the check of how much of a gap between systems is pool bias.
 """
 
 from __future__ import annotations
@@ -46,6 +56,10 @@ GRADED = {"ndcg"}  # metrics that use the gains themselves; the rest are binary
 ALPHA = 0.05
 CORRECTIONS = ("holm", "none")
 TEST_NAME = "two-sided paired Student's t-test"
+BASELINE = "bm25"  # the system every other one is tested against
+POOL_DEPTH = 10
+POOL = [f"judged@{POOL_DEPTH}", f"ndcg_cond@{POOL_DEPTH}"]
+POOL_LABELS = {POOL[0]: f"Judged@{POOL_DEPTH}", POOL[1]: f"nDCG@{POOL_DEPTH} cond."}
 
 
 def ranx_name(metric: str, relevant_grade: int) -> str:
@@ -94,7 +108,7 @@ def per_query_scores(
 def evaluate(qrels: Qrels, run: Run, relevant_grade: int, metrics: list[str] = METRICS) -> dict[str, float]:
     """Mean of each metric over the evaluated queries, e.g. {"ndcg@10": 0.41, "mrr@10": 0.52, ...}."""
     scores = per_query_scores(qrels, run, relevant_grade, metrics)
-    return {metric: _mean(by_query) for metric, by_query in scores.items()}
+    return {metric: mean(by_query) for metric, by_query in scores.items()}
 
 
 def per_query(qrels: Qrels, run: Run, relevant_grade: int, metric: str = PRIMARY) -> dict[str, float]:
@@ -109,43 +123,70 @@ def compare(
     metrics: list[str] = METRICS,
     alpha: float = ALPHA,
     correction: str = "holm",
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """Scores of every system and which systems each one significantly beats, per metric.
 
+    `baseline=None` tests every pair; a name tests every other system against it (the family
+    the correction runs over). The result is `significance`'s, from these runs' per-query scores.
+    """
+    per_system = {name: per_query_scores(qrels, run, relevant_grade, metrics) for name, run in runs.items()}
+    return significance(per_system, metrics, alpha, correction, baseline)
+
+
+def family(names: list[str], baseline: str | None = None) -> list[tuple[str, str]]:
+    """The pairs tested together: every pair of `names`, or (system, baseline) for every other system."""
+    if baseline is None:
+        return list(combinations(names, 2))
+    if baseline not in names:
+        raise BenchError(f"baseline {baseline!r} is not one of the compared systems: {', '.join(names)}")
+    return [(name, baseline) for name in names if name != baseline]
+
+
+def significance(
+    per_system: dict[str, dict[str, dict[str, float]]],
+    metrics: list[str] = METRICS,
+    alpha: float = ALPHA,
+    correction: str = "holm",
+    baseline: str | None = None,
+) -> dict[str, Any]:
+    """Paired t-tests of `family(systems, baseline)` on per-query scores (system -> metric -> query -> score).
+
     Returns plain dicts:
-    {"test", "alpha", "correction", "queries",
+    {"test", "alpha", "correction", "queries", "baseline", "family_size", "pairs": [[a, b], ...],
      "metrics": {metric: {"scores": {system: mean},
-                          "p_values": {system: {other: p}},       # after correction, symmetric
+                          "p_values": {system: {other: p}},       # tested pairs, corrected, symmetric
                           "p_values_raw": {system: {other: p}},
-                          "beats": {system: {other: p}}}}}       # higher mean and p < alpha
+                          "beats": {system: {other: p}}}}}       # higher mean and corrected p < alpha
     A pair with identical per-query scores has p = 1.
     """
     from ranx.statistical_tests import paired_student_t_test
 
     if correction not in CORRECTIONS:
         raise BenchError(f"unknown correction {correction!r}; choose one of: {', '.join(CORRECTIONS)}")
-    if not runs:
+    if not per_system:
         raise BenchError("compare needs at least one run")
-    per_system = {name: per_query_scores(qrels, run, relevant_grade, metrics) for name, run in runs.items()}
-    query_ids = evaluated_queries(qrels, relevant_grade)
-    pairs = list(combinations(runs, 2))
-
+    names = list(per_system)
+    pairs = family(names, baseline)
+    query_ids = list(per_system[names[0]][metrics[0]])
     report: dict[str, Any] = {
-        "test": TEST_NAME, "alpha": alpha, "correction": correction, "queries": len(query_ids), "metrics": {},
+        "test": TEST_NAME, "alpha": alpha, "correction": correction, "queries": len(query_ids),
+        "baseline": baseline, "family_size": len(pairs), "pairs": [list(pair) for pair in pairs],
+        "metrics": {},
     }
     for metric in metrics:
-        vectors = {name: [per_system[name][metric][qid] for qid in query_ids] for name in runs}
+        vectors = {name: [per_system[name][metric][qid] for qid in query_ids] for name in names}
         raw = []
         for a, b in pairs:
             p_value, _ = paired_student_t_test(vectors[a], vectors[b], alpha)
             raw.append(1.0 if math.isnan(p_value) else float(p_value))  # nan: no variance, identical runs
         adjusted = holm(raw) if correction == "holm" else raw
-        means = {name: _mean(per_system[name][metric]) for name in runs}
+        means = {name: mean(per_system[name][metric]) for name in names}
         entry: dict[str, Any] = {
             "scores": means,
-            "p_values": {name: {} for name in runs},
-            "p_values_raw": {name: {} for name in runs},
-            "beats": {name: {} for name in runs},
+            "p_values": {name: {} for name in names},
+            "p_values_raw": {name: {} for name in names},
+            "beats": {name: {} for name in names},
         }
         for (a, b), p_raw, p_adj in zip(pairs, raw, adjusted, strict=True):
             for x, y in ((a, b), (b, a)):
@@ -173,11 +214,47 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted
 
 
+def pool_scores(
+    qrels: Qrels, run: Run, relevant_grade: int, k: int = POOL_DEPTH
+) -> dict[str, dict[str, float]]:
+    """judged@k and ndcg_cond@k of each evaluated query (see the protocol above): name -> query -> value.
+
+    The ranking is the tie convention's (`bench.results.ranked`), as for every other metric.
+    """
+    judged, condensed = {}, {}
+    for qid in evaluated_queries(qrels, relevant_grade):
+        grades = qrels[qid]
+        order = [doc_id for doc_id, _ in ranked(run.get(qid) or {})]
+        judged[qid] = sum(doc_id in grades for doc_id in order[:k]) / k
+        kept = [grades[doc_id] for doc_id in order if doc_id in grades]  # the condensed list
+        condensed[qid] = ndcg(kept, list(grades.values()), k)
+    return {f"judged@{k}": judged, f"ndcg_cond@{k}": condensed}
+
+
+def pool(qrels: Qrels, run: Run, relevant_grade: int, k: int = POOL_DEPTH) -> dict[str, float]:
+    """Means of `pool_scores` over the evaluated queries, e.g. {"judged@10": 0.37, "ndcg_cond@10": 0.83}."""
+    return {name: mean(by_query) for name, by_query in pool_scores(qrels, run, relevant_grade, k).items()}
+
+
+def ndcg(gains: list[int], grades: list[int], k: int) -> float:
+    """nDCG@k of `gains` in rank order against the ideal order of all of the query's `grades`.
+
+    Graded gains, gain / log2(rank + 1), as nDCG@10 above (ranx's and trec_eval's ndcg_cut).
+    """
+    ideal = _dcg(sorted(grades, reverse=True)[:k])
+    return _dcg(gains[:k]) / ideal if ideal > 0 else 0.0
+
+
+def _dcg(gains: list[int]) -> float:
+    return sum(gain / math.log2(rank + 2) for rank, gain in enumerate(gains))
+
+
 def _rank_scores(scores: dict[str, float]) -> dict[str, float]:
     """Strictly decreasing scores in the tie convention's order: ranx orders tied scores arbitrarily."""
     order = ranked(scores)
     return {str(doc_id): float(len(order) - rank) for rank, (doc_id, _) in enumerate(order)}
 
 
-def _mean(scores: dict[str, float]) -> float:
+def mean(scores: dict[str, float]) -> float:
+    """The mean of per-query scores (the one average every table shows)."""
     return sum(scores.values()) / len(scores)

@@ -6,7 +6,8 @@
 One file, nothing fetched: CSS and the sorting script are inline, plots are base64 PNGs, so the
 page opens from disk, from a mail attachment or from any static web server. Click a column
 header to sort by it (again to reverse); hover a significance mark to read which retrievers it
-beats, with their p-values; hover a column header for what it measures.
+beats, with their p-values; hover a column header for what it measures (the pool diagnostics,
+the bootstrap interval, what each timing includes), a p-value for its uncorrected value.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bench.io import atomic_path
 from bench.tables import Cell, html_table
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-SCREENSHOT_SIZE = (1600, 1500)  # wide enough for a 9-retriever table with every column
+SCREENSHOT_SIZE = (2150, 1500)  # wide enough for a table with every column (about 2,050 px)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def screenshot(page: Path, png: Path, size: tuple[int, int] = SCREENSHOT_SIZE) -
 CSS = """
 :root { --ink: #1d232b; --muted: #5b6672; --line: #d8dee4; --head: #f3f5f7; --accent: #0b62a4; }
 * { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 1800px; padding: 0 24px 48px; color: var(--ink);
+body { margin: 0 auto; max-width: 2200px; padding: 0 24px 48px; color: var(--ink);
        font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
 h1 { margin: 24px 0 4px; font-size: 26px; }
 h2 { margin: 36px 0 8px; padding-bottom: 4px; border-bottom: 2px solid var(--line); font-size: 20px; }

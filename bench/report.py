@@ -6,9 +6,11 @@
 
 Every folder holding a dataset.json (`results/<dataset>/`, and `results/<dataset>/variants/<v>/`
 for quick runs) is one independent table: its runs are scored and significance-tested against
-each other only, on that folder's own queries, and every row says how many queries it was
-scored on. The main tables hold full-protocol runs; variants get their own section. A run is
-read only if its file matches the sha256 in its sidecar (else it is skipped with one line).
+each other only, on that folder's own queries (every system against the baseline, then every
+pair in a table of its own: bench.evidence), and every row says how many queries it was scored
+on. A correctness twin (bench.twins) is a check line under its table, not a row. The main
+tables hold full-protocol runs; variants get their own section. A run is read only if its file
+matches the sha256 in its sidecar (else it is skipped with one line).
 
 Writes leaderboard.md, .csv, .json, .tex (booktabs), index.html (one self-contained page) and
 plots/*.png. Everything is computed before the first file is written, each file is written
@@ -25,24 +27,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import evidence, timings
 from bench.data import Qrels, Run
 from bench.errors import BenchError
 from bench.io import atomic_path, read_json
-from bench.metrics import ALPHA, LABELS, METRICS, PRIMARY, TEST_NAME, compare
+from bench.metrics import ALPHA, BASELINE, LABELS, METRICS, POOL, POOL_LABELS, PRIMARY, TEST_NAME
 from bench.page import Section, render
 from bench.results import UnverifiedRun, load_verified_run, read_trec_qrels, result_dirs
-from bench.tables import Cell, latex_escape, latex_table, markdown_table
+from bench.tables import Cell, latex_escape, latex_inline, latex_table, markdown_table, p_text, round6
 
-BASELINE = "bm25"
 FORMATS = ("md", "csv", "json", "latex", "html")
 PLOT_NAMES = ("ndcg_at_10.png", "quality_vs_latency.png")
 TIMING_COLUMNS = [
-    "latency_ms_p50", "latency_ms_p95", "qps", "search_seconds", "index_seconds", "index_cached",
-    "docs_per_second",
+    "latency_ms_p50", "latency_ms_p95", "qps", "search_seconds", "model_load_seconds", "index_seconds",
+    "index_cached", "docs_per_second", "warmup",
 ]
+VERSUS_COLUMNS = {  # CSV column -> key of the row's comparison with the baseline (bench.evidence)
+    "delta_ndcg@10": "delta", "ci95_low": "ci95_low", "ci95_high": "ci95_high", "p_vs_baseline": "p",
+    "p_vs_baseline_raw": "p_raw", "wins": "wins", "ties": "ties", "losses": "losses",
+}
 INFO_COLUMNS = ["active_dims_query", "active_dims_doc", "model", "model_sha256", "trained_on"]
-CSV_COLUMNS = ["dataset", "variant", "retriever", *METRICS, "queries_evaluated", "k", "engine",
-               *TIMING_COLUMNS, *INFO_COLUMNS, "machine", "source", "run_sha256"]
+CSV_COLUMNS = ["dataset", "variant", "retriever", *METRICS, *POOL, *VERSUS_COLUMNS, "check_of",
+               "queries_evaluated", "k", "engine", *TIMING_COLUMNS, *INFO_COLUMNS, "machine", "source",
+               "run_sha256"]
 METRIC_NOTES = {
     "ndcg@10": "graded gains, gain / log2(rank + 1), top 10",
     "mrr@10": "1 / rank of the first relevant product in the top 10",
@@ -92,7 +99,7 @@ class ResultTable:
     qrels: Qrels
     source: Path  # the results folder it was read from
     runs: list[StoredRun] = field(default_factory=list)
-    significance: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)  # bench.evidence.analyse of its runs
 
     @property
     def label(self) -> str:
@@ -109,7 +116,7 @@ class ResultTable:
     @property
     def queries(self) -> int:
         """Queries every row of this table was scored on (those with a relevant product)."""
-        return int(self.significance["queries"])
+        return int(self.evidence["queries"])
 
     def has(self, retriever: str) -> bool:
         return any(r.retriever == retriever for r in self.runs)
@@ -118,11 +125,15 @@ class ResultTable:
         return next((r for r in self.runs if r.retriever == retriever), None)
 
     def score(self, retriever: str, metric: str = PRIMARY) -> float:
-        return self.significance["metrics"][metric]["scores"][retriever]
+        return self.evidence["scores"][metric][retriever]
+
+    def systems(self) -> list[StoredRun]:
+        """The ranked runs: all but the correctness twins (checks) of another run in this table."""
+        return [r for r in self.runs if r.retriever in self.evidence["systems"]]
 
     def ranked(self) -> list[StoredRun]:
-        """Runs by nDCG@10, best first (ties by name)."""
-        return sorted(self.runs, key=lambda r: (-self.score(r.retriever), r.retriever))
+        """Systems by nDCG@10, best first (ties by name)."""
+        return sorted(self.systems(), key=lambda r: (-self.score(r.retriever), r.retriever))
 
     def machines(self) -> list[str]:
         return sorted({r.machine for r in self.runs})
@@ -229,7 +240,7 @@ def load(sources: list[Path], prefer: Path | None = None) -> Leaderboard:
     for table in found:
         table.runs.sort(key=lambda r: r.retriever)
         runs = {r.retriever: r.run for r in table.runs}
-        table.significance = compare(table.qrels, runs, table.relevant_grade)
+        table.evidence = evidence.analyse(table.qrels, runs, table.relevant_grade)
     found.sort(key=lambda t: (t.variant is not None, t.name, t.variant or ""))
     return Leaderboard(
         tables=[t for t in found if t.variant is None],
@@ -298,8 +309,8 @@ def _read(reader: Any, path: Path) -> Any:
 
 
 def system_letters(tables: list[ResultTable]) -> dict[str, str]:
-    """One letter per retriever, the same in every table: a, b, ... by name."""
-    names = sorted({r.retriever for t in tables for r in t.runs})
+    """One letter per ranked retriever (checks have none), the same in every table: a, b, ... by name."""
+    names = sorted({r.retriever for t in tables for r in t.systems()})
     return {name: string.ascii_lowercase[i] if i < 26 else str(i + 1) for i, name in enumerate(names)}
 
 
@@ -326,9 +337,10 @@ def sections(board: Leaderboard) -> list[Section]:
     legend = ", ".join(f"{letter} = `{name}`" for name, letter in board.letters.items())
     parts = [Section("Systems", "systems", text=[
         f"Letters used by the significance marks: {legend}. Each table is one results folder: its rows were "
-        "scored on the same queries and are tested against each other only. Protocol and machine: at the end."
+        f"scored on the same queries and are tested against `{BASELINE}` only; every pair is tested in the "
+        "all-pairs table under it. Protocol and machine: at the end."
     ])]
-    parts += [table_section(t, board) for t in board.tables]
+    parts += [part for t in board.tables for part in table_sections(t, board)]
     if board.quick_only:
         parts.append(Section("Full protocol", "full-protocol", text=[
             "No full-protocol run yet (every test query, k = 100, seed 42); the quick runs are below. "
@@ -341,7 +353,7 @@ def sections(board: Leaderboard) -> list[Section]:
             "Runs on a query sample, another k or another seed. Each table was scored on its own "
             "queries: its rows are compared only with each other, never with the tables above or "
             "with another quick run."]))
-        parts += [table_section(t, board, level=3) for t in board.variants]
+        parts += [part for t in board.variants for part in table_sections(t, board, level=3)]
     parts.append(Section("Protocol", "protocol", bullets=protocol_lines(board)))
     if len(board.machines) > 1:
         parts.append(machines_section(board))
@@ -368,10 +380,10 @@ def markdown(board: Leaderboard) -> str:
 
 
 def protocol_lines(board: Leaderboard) -> list[str]:
-    runs = [r for t in [*board.tables, *board.variants] for r in t.runs]
+    tables = [*board.tables, *board.variants]
+    runs = [r for t in tables for r in t.runs]
     ks = sorted({r.meta.get("k") for r in runs}, key=str)
     engines = sorted({str(r.meta.get("engine")) for r in runs})
-    latency_n = sorted({r.meta.get("latency_queries") for r in runs}, key=str)
     environments = list(board.machines.values())
     lines = [
         f"**Quality**: {', '.join(LABELS[m] for m in METRICS)} on each dataset's test split, computed with "
@@ -383,17 +395,12 @@ def protocol_lines(board: Leaderboard) -> list[str]:
         "**Ties**: trec_eval's convention. Scores are rounded to the 6 decimals written in the run file; "
         "within a query, products rank by that score descending, then by product id descending (string "
         "order), so the run files give these numbers with trec_eval.",
-        f"**Significance**: {TEST_NAME} over queries, alpha = {ALPHA}, p-values Holm-corrected over all "
-        "pairs of retrievers of a table (per metric). A superscript lists the retrievers a score beats: "
-        f"higher mean and corrected p < {ALPHA}. Only rows of the same table (the same queries) are "
-        "compared.",
+        *evidence.protocol_lines([t.evidence["significance"]["family_size"] for t in tables
+                                  if t.evidence["significance"]]),
         f"**Protocol runs**: every test query, k = 100, seed 42. **k** in these results: "
         f"{', '.join(map(str, ks))}; engine: {', '.join(engines)}.",
-        f"**Speed**: latency p50/p95 = single-query search calls (query encoding included) on "
-        f"{', '.join(map(str, latency_n))} sampled queries after one warm-up; QPS = all test queries in one "
-        "batch / wall time; index = seconds to build the index (to open it when marked cached). Speed is "
-        "comparable only between rows of the same machine.",
     ]
+    lines += timings.protocol_lines([(r.retriever, r.meta) for r in runs])
     if len(board.machines) == 1:
         lines.append(f"**Machine**: {machine_line(environments[0])}")
     else:
@@ -436,45 +443,42 @@ def machines_section(board: Leaderboard) -> Section:
                    table=([Cell("Machine"), Cell("Environment"), Cell("Results folder")], rows))
 
 
-def table_section(table: ResultTable, board: Leaderboard, level: int = 2) -> Section:
+def table_sections(table: ResultTable, board: Leaderboard, level: int = 2) -> list[Section]:
+    """The table (with its checks below it), then its all-pairs p-values one level down."""
     meta = table.meta
     line = (f"{meta.get('split', 'test')} split: {_int(meta.get('queries'))} queries "
             f"({table.queries:,} with a relevant product, scored), {_int(meta.get('documents'))} products, "
             f"{_int(meta.get('judgments'))} judgments; relevant = grade >= {table.relevant_grade}.")
     if table.variant is not None:
         line = f"Quick run `{table.variant}`, not the protocol: " + line
-    return Section(table.label, table.anchor, level=level, text=[line], bullets=list(meta.get("notes", [])),
-                   table=leaderboard_rows(table, board))
+    main = Section(table.label, table.anchor, level=level, text=[line], bullets=list(meta.get("notes", [])),
+                   table=leaderboard_rows(table, board), after=evidence.checks_line(table.evidence))
+    ranked = [r.retriever for r in table.ranked()]
+    pairs = evidence.pairs_section(f"{table.label}: all pairs", f"{table.anchor}-pairs", level + 1, ranked,
+                                   board.letters, table.evidence)
+    return [main] if pairs is None else [main, pairs]
 
 
 def leaderboard_rows(table: ResultTable, board: Leaderboard) -> tuple[list[Cell], list[list[Cell]]]:
-    """Header and rows of one table: letter, retriever, queries, metrics, Δ vs BM25, speed, sparsity."""
+    """Header and rows of one table: letter, retriever, queries, metrics, pool, vs BM25, speed, sparsity."""
     letters = board.letters
-    names = {letter: name for name, letter in letters.items()}
-    metrics = table.significance["metrics"]
-    best = {m: max(round(v, 3) for v in metrics[m]["scores"].values()) for m in METRICS}
-    speed = {"latency_ms_p50": min, "latency_ms_p95": min, "qps": max}  # which end is best
-    one_machine = len(table.machines()) == 1
-    best_speed = {}  # compared as displayed, so equal-looking values are bold together
-    for key, pick in speed.items():
-        values = [_display(r.meta.get(key), key) for r in table.runs if r.meta.get(key) is not None]
-        best_speed[key] = pick(values, key=float) if values and one_machine else None
-    has_baseline = table.has(BASELINE)
-    sig_note = (f"superscript: the retrievers (letters) this score beats, {TEST_NAME}, Holm-corrected "
-                f"p < {ALPHA}")
+    found = table.evidence
+    scores = found["scores"]
+    beats = found["significance"]["metrics"] if found["significance"] else None
+    systems = table.systems()
+    best = {m: max(round(scores[m][r.retriever], 3) for r in systems) for m in METRICS}
+    fastest = timings.fastest([r.meta for r in systems]) if len(table.machines()) == 1 else {}
+    sig_note = (f"superscript: the retrievers (letters) this score beats, {TEST_NAME} against {BASELINE}, "
+                f"Holm-corrected p < {ALPHA}")
 
     header = [Cell("", note="letter used by the significance marks"),
               Cell("Retriever", note="the adapter's name (`python -m bench list`)"),
               Cell("Queries", note="queries this row was scored on (with a relevant product)")]
     header += [Cell(LABELS[m], note=f"{METRIC_NOTES[m]}; {sig_note}") for m in METRICS]
-    if has_baseline:
-        header.append(Cell(f"Δ nDCG@10 vs {BASELINE} (p)",
-                           note=f"nDCG@10 minus {BASELINE}'s on the same queries; Holm-corrected p; "
-                                f"* = significant at alpha {ALPHA}"))
-    header += [Cell("p50 ms", note="median single-query latency, query encoding included"),
-               Cell("p95 ms", note="95th percentile single-query latency"),
-               Cell("QPS", note="queries per second, all test queries in one batch"),
-               Cell("Index s", note="seconds to build the index (to open it when cached)"),
+    header += evidence.pool_header()
+    if found["versus_baseline"]:
+        header += evidence.versus_header(found["significance"]["family_size"])
+    header += [*timings.speed_header(),
                Cell("Active dims q / d", note="mean non-zero dimensions of query / document vectors")]
     if len(board.machines) > 1:
         header.append(Cell("Machine", note="where this row ran; see Machines"))
@@ -483,21 +487,18 @@ def leaderboard_rows(table: ResultTable, board: Leaderboard) -> tuple[list[Cell]
         name = stored.retriever
         row = [Cell(letters[name]), Cell(name, code=True), Cell(f"{table.queries:,}", sort=table.queries)]
         for m in METRICS:
-            score = metrics[m]["scores"][name]
-            beaten = sorted(letters[other] for other in metrics[m]["beats"][name])
-            explained = "; ".join(f"{names[letter]} (p={_pv(metrics[m]['beats'][name][names[letter]])})"
-                                  for letter in beaten)
-            row.append(Cell(f"{round(score, 3):.3f}", bold=round(score, 3) == best[m], sup="".join(beaten),
+            score = scores[m][name]
+            beaten = beats[m]["beats"][name] if beats else {}
+            order = sorted(beaten, key=letters.__getitem__)
+            explained = "; ".join(f"{other} (p={p_text(beaten[other])})" for other in order)
+            row.append(Cell(f"{round(score, 3):.3f}", bold=round(score, 3) == best[m],
+                            sup="".join(letters[other] for other in order),
                             sort=round(score, 6),
                             sup_note=f"significantly better than {explained}" if beaten else ""))
-        if has_baseline:
-            row.append(baseline_cell(table, name))
-        for key in speed:
-            shown = _display(stored.meta.get(key), key)
-            row.append(Cell(shown, bold=shown != "—" and shown == best_speed[key], sort=stored.meta.get(key)))
-        index = _display(stored.meta.get("index_seconds"), "index_seconds")
-        row.append(Cell(f"{index} (cached)" if stored.meta.get("index_cached") else index,
-                        sort=stored.meta.get("index_seconds")))
+        row += evidence.pool_cells(found, name)
+        if found["versus_baseline"]:
+            row += evidence.versus_cells(found["versus_baseline"].get(name))
+        row += timings.speed_cells(stored.meta, fastest)
         info = stored.meta.get("info") or {}
         row.append(Cell(active_dims(info), sort=info.get("active_dims_query")))
         if len(board.machines) > 1:
@@ -506,22 +507,11 @@ def leaderboard_rows(table: ResultTable, board: Leaderboard) -> tuple[list[Cell]
     return header, rows
 
 
-def baseline_cell(table: ResultTable, name: str) -> Cell:
-    if name == BASELINE:
-        return Cell("—", sort=0.0)
-    primary = table.significance["metrics"][PRIMARY]
-    delta = primary["scores"][name] - primary["scores"][BASELINE]
-    p_value = primary["p_values"][name][BASELINE]
-    significant = p_value < ALPHA
-    return Cell(f"{delta:+.3f} ({_p(p_value)})", sup="*" if significant else "", sort=round(delta, 6),
-                sup_note=f"significant: Holm-corrected p < {ALPHA}" if significant else "")
-
-
 def active_dims(info: dict[str, Any]) -> str:
     query, doc = info.get("active_dims_query"), info.get("active_dims_doc")
     if query is None and doc is None:
         return "—"
-    return f"{_display(query, 'dims')} / {_display(doc, 'dims')}"
+    return f"{timings.display(query, 'dims')} / {timings.display(doc, 'dims')}"
 
 
 def plots_section(board: Leaderboard) -> Section:
@@ -626,50 +616,62 @@ def qdrant_section(board: Leaderboard) -> Section:
 
 
 def latex(board: Leaderboard) -> str:
-    """One booktabs table per results folder, full-protocol first (needs \\usepackage{booktabs})."""
+    """One booktabs table per results folder, full-protocol first, each followed by its all-pairs
+    p-values (needs \\usepackage{booktabs})."""
     legend = ", ".join(f"{letter} = \\texttt{{{latex_escape(name)}}}"
                        for name, letter in board.letters.items())
     lines = [
         "% E-commerce retrieval leaderboard, written by `python -m bench leaderboard`.",
         "% Needs \\usepackage{booktabs}. Bold: best in its column. Superscripts: the retrievers (letters)",
-        f"% a score beats, {TEST_NAME}, Holm-corrected p < {ALPHA}; * on Delta: significant vs {BASELINE}.",
+        f"% a score beats, {TEST_NAME} against {BASELINE}, Holm-corrected over those tests, p < {ALPHA};",
+        f"% * on p: significant vs {BASELINE}. The all-pairs tables: Holm over every pair of a table.",
         "",
     ]
     for table in [*board.tables, *board.variants]:
-        lines += [latex_float(table, board, legend), ""]
+        lines += [latex_main(table, board, legend), ""]
+        pairs = evidence.pairs_table([r.retriever for r in table.ranked()], board.letters, table.evidence)
+        if pairs:
+            caption = (f"{latex_escape(table.label)}, every pair: {TEST_NAME} p-values of nDCG@10, "
+                       "Holm-corrected over all pairs; * = the row is significantly better than the column "
+                       f"($p<{ALPHA}$).")
+            body = [latex_table(*pairs, _align(pairs[0]))]
+            lines += [latex_float(caption, f"tab:{table.anchor}-pairs", body), ""]
     return "\n".join(lines)
 
 
-def latex_float(table: ResultTable, board: Leaderboard, legend: str) -> str:
+LATEX_SHORT = {"Recall@10": "R@10", "Recall@100": "R@100", POOL_LABELS[POOL[0]]: "J@10",
+               POOL_LABELS[POOL[1]]: "cond.", evidence.DELTA: f"Δ {evidence.VERSUS} [95% CI]",
+               evidence.P_VALUE: "p", evidence.WTL: "W/T/L"}
+LATEX_COLUMNS = ["", "Retriever", *(LABELS[m] for m in METRICS), *(POOL_LABELS[key] for key in POOL),
+                 evidence.DELTA, evidence.P_VALUE, evidence.WTL, "p50 ms"]
+
+
+def latex_main(table: ResultTable, board: Leaderboard, legend: str) -> str:
     header, rows = leaderboard_rows(table, board)
-    keep = [0, 1, *range(3, 3 + len(METRICS))]  # letter, retriever, metrics
-    if table.has(BASELINE):
-        keep.append(3 + len(METRICS))
-    keep.append(header.index(next(c for c in header if c.text == "p50 ms")))
-    short = {"Recall@10": "R@10", "Recall@100": "R@100", f"Δ nDCG@10 vs {BASELINE} (p)": f"Δ vs {BASELINE}",
-             "p50 ms": "p50 ms"}
-    head = [Cell(short.get(header[i].text, header[i].text)) for i in keep]
-    body = []
-    for row in rows:
-        cells = [row[i] for i in keep]
-        if table.has(BASELINE):  # "+0.069 (p=0.006)" -> "+0.069" with its * mark: p is in the caption's test
-            at = keep.index(3 + len(METRICS))
-            delta = cells[at]
-            cells[at] = Cell(delta.text.split(" ")[0], sup=delta.sup)
-        body.append(cells)
+    keep = [i for i, cell in enumerate(header) if cell.text in LATEX_COLUMNS]
+    head = [Cell(LATEX_SHORT.get(header[i].text, header[i].text)) for i in keep]
+    body = [[row[i] for i in keep] for row in rows]
     ks = ", ".join(str(k) for k in sorted({r.meta.get("k") for r in table.runs}, key=str))
     caption = (
         f"{latex_escape(table.label)}: {table.queries:,} test queries with a relevant product, "
         f"{_int(table.meta.get('documents'))} products, k = {latex_escape(ks)}"
         + (". Quick run, not the benchmark protocol" if table.variant else "")
-        + f". Bold: best per column; superscripts: retrievers beaten ({TEST_NAME}, Holm-corrected, "
-        f"$p<{ALPHA}$); systems: {legend}."
+        + f". Bold: best per column; superscripts: retrievers beaten ({TEST_NAME} against "
+        f"{BASELINE}, Holm-corrected, $p<{ALPHA}$); J@10: judged share of the top 10; cond.: nDCG@10 on "
+        f"condensed lists; systems: {legend}."
     )
-    label = "tab:" + table.anchor
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{caption}}}", rf"\label{{{label}}}",
-        latex_table(head, body, "cl" + "r" * (len(keep) - 2)), r"\end{table}",
-    ])
+    checks = [rf"\par\smallskip{{\footnotesize {latex_inline(line)}}}"
+              for line in evidence.checks_line(table.evidence)]
+    return latex_float(caption, f"tab:{table.anchor}", [latex_table(head, body, _align(head)), *checks])
+
+
+def latex_float(caption: str, label: str, body: list[str]) -> str:
+    return "\n".join([r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{caption}}}",
+                      rf"\label{{{label}}}", *body, r"\end{table}"])
+
+
+def _align(header: list[Cell]) -> str:
+    return "cl" + "r" * (len(header) - 2)
 
 
 # ------------------------------------------------------------------ csv and json
@@ -682,8 +684,12 @@ def csv_rows(board: Leaderboard) -> list[dict[str, Any]]:
             info = stored.meta.get("info") or {}
             row: dict[str, Any] = {"dataset": table.name, "variant": table.variant,
                                    "retriever": stored.retriever}
-            row.update({m: _round(table.score(stored.retriever, m)) for m in METRICS})
-            row.update(queries_evaluated=table.queries, k=stored.meta.get("k"),
+            row.update({m: round6(table.score(stored.retriever, m)) for m in METRICS})
+            extra = evidence.rounded(table.evidence, stored.retriever)
+            versus = extra["vs_baseline"] or {}
+            row.update(extra["pool"])
+            row.update({column: versus.get(key) for column, key in VERSUS_COLUMNS.items()})
+            row.update(check_of=extra["check_of"], queries_evaluated=table.queries, k=stored.meta.get("k"),
                        engine=stored.meta.get("engine"))
             row.update({key: stored.meta.get(key) for key in TIMING_COLUMNS})
             row.update({key: info.get(key) for key in INFO_COLUMNS})
@@ -710,16 +716,18 @@ def json_data(board: Leaderboard) -> dict[str, Any]:
             "variant": table.variant,
             "queries_evaluated": table.queries,
             "retrievers": {r.retriever: {
-                "metrics": {m: _round(table.score(r.retriever, m)) for m in METRICS},
+                "metrics": {m: round6(table.score(r.retriever, m)) for m in METRICS},
+                **evidence.rounded(table.evidence, r.retriever),
                 "machine": r.machine, "source": str(r.source), "run": r.meta,
             } for r in table.runs},
-            "significance": _rounded_significance(table.significance),
+            **evidence.rounded_table(table.evidence),
         }
 
     return {
         "protocol": {
             "metrics": METRICS, "primary": PRIMARY, "test": TEST_NAME, "alpha": ALPHA,
             "correction": "holm", "baseline": BASELINE,
+            **evidence.PROTOCOL,
             "queries": "qrels queries with at least one product graded >= relevant_grade; "
                        "a query without results scores 0",
             "ties": "trec_eval: score (6 decimals) descending, then doc id descending",
@@ -739,38 +747,26 @@ def json_data(board: Leaderboard) -> dict[str, Any]:
     }
 
 
-def _rounded_significance(significance: dict[str, Any]) -> dict[str, Any]:
-    metrics = {}
-    for metric, entry in significance["metrics"].items():
-        metrics[metric] = {
-            "scores": {name: _round(v) for name, v in entry["scores"].items()},
-            **{key: {name: {other: float(f"{p:.4g}") for other, p in sorted(ps.items())}
-                     for name, ps in entry[key].items()}
-               for key in ("beats", "p_values", "p_values_raw")},
-        }
-    return {**significance, "metrics": metrics}
-
-
 # ------------------------------------------------------------------ plots
 
 
 def plot_ndcg(board: Leaderboard) -> bytes:
-    """Grouped bars: one group per table, one bar per retriever."""
+    """Grouped bars: one group per table, one bar per retriever (checks left out)."""
     tables = board.main
-    figure, axes = _figure(max(7.0, 1.2 + 0.45 * sum(len(t.runs) for t in tables)))
-    names = sorted({r.retriever for t in tables for r in t.runs})
+    figure, axes = _figure(max(7.0, 1.2 + 0.45 * sum(len(t.systems()) for t in tables)))
+    names = sorted({r.retriever for t in tables for r in t.systems()})
     width = 0.8 / len(names)
     colours = _colours(len(names))
     for i, name in enumerate(names):
         xs, ys = [], []
         for x, table in enumerate(tables):
-            if table.has(name):
+            if name in table.evidence["systems"]:
                 xs.append(x - 0.4 + width * (i + 0.5))
                 ys.append(table.score(name))
         bars = axes.bar(xs, ys, width * 0.92, label=name, color=colours[i])
         axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
     axes.set_xticks(range(len(tables)), [f"{t.label}\n({t.queries:,} queries)" for t in tables])
-    top = max(t.score(r.retriever) for t in tables for r in t.runs)
+    top = max(t.score(r.retriever) for t in tables for r in t.systems())
     axes.set_ylim(0, top * 1.2 + 0.02)  # room for the value labels above the bars
     axes.set_yticks([tick for tick in axes.get_yticks() if 0 <= tick <= 1.0])
     axes.set_ylabel("nDCG@10 (higher is better)")
@@ -788,11 +784,11 @@ def plot_quality_vs_latency(board: Leaderboard) -> bytes:
 
     tables = board.main
     figure, axes = _figure(8.0)
-    names = sorted({r.retriever for t in tables for r in t.runs})
+    names = sorted({r.retriever for t in tables for r in t.systems()})
     markers = {name: "osD^vP*Xh<>p"[i % 12] for i, name in enumerate(names)}
     colours = dict(zip((t.label for t in tables), _colours(len(tables)), strict=True))
     for table in tables:
-        for stored in table.runs:
+        for stored in table.systems():
             latency = stored.meta.get("latency_ms_p50")
             if latency:
                 axes.scatter(latency, table.score(stored.retriever), s=60, color=colours[table.label],
@@ -841,8 +837,9 @@ def _png(figure: Any) -> bytes:
 def print_summary(board: Leaderboard, paths: list[Path]) -> None:
     for table in [*board.tables, *board.variants]:
         best = table.ranked()[0].retriever
-        print(f"{table.label}: best nDCG@10 {table.score(best):.3f} by {best} "
-              f"({len(table.runs)} retrievers, {table.queries} queries)")
+        systems, checks = len(table.systems()), len(table.evidence["checks"])
+        print(f"{table.label}: best nDCG@10 {table.score(best):.3f} by {best} ({systems} retrievers, "
+              + (f"{checks} check{'s' * (checks > 1)}, " if checks else "") + f"{table.queries} queries)")
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -856,28 +853,5 @@ def _package(environment: dict[str, Any] | None, name: str) -> str:
     return version(name)
 
 
-def _round(value: float) -> float:
-    return round(float(value), 6)
-
-
-def _p(p_value: float) -> str:
-    return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
-
-
-def _pv(p_value: float) -> str:
-    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
-
-
 def _int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
-
-
-def _display(value: Any, key: str) -> str:
-    """How a timing or count reads in the table (bold compares these strings)."""
-    if value is None:
-        return "—"
-    if key in {"latency_ms_p50", "latency_ms_p95"}:
-        return f"{value:.2f}" if value < 100 else f"{value:.0f}"
-    if key in {"qps", "dims"}:
-        return f"{value:.0f}"
-    return f"{value:.1f}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
         "search_seconds": round(search_seconds, 3),
         "qps": round(len(dataset.queries) / max(search_seconds, 1e-9), 1),
         "warmup": True,  # QPS timed after one untimed batch, latency after one untimed call
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine while timing
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3),
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 3),
         "latency_ms_mean": round(float(np.mean(latencies)), 3),  # 1000 / mean = single-query throughput

@@ -14,6 +14,7 @@ A cell is a plain string or a `Cell`: its text plus what each format shows in it
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,21 @@ Row = Sequence[CellLike]
 
 def _cell(value: CellLike) -> Cell:
     return value if isinstance(value, Cell) else Cell(value)
+
+
+def p_text(p_value: float) -> str:
+    """A p-value as the tables print it: 3 decimals, or <0.001."""
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def round6(value: float) -> float:
+    """A score as the CSV and JSON files write it."""
+    return round(float(value), 6)
+
+
+def round_p(p_value: float) -> float:
+    """A p-value as the JSON file writes it: 4 significant digits."""
+    return float(f"{p_value:.4g}")
 
 
 # ------------------------------------------------------------------ markdown
@@ -70,6 +86,14 @@ LATEX_SPECIAL = {
 
 def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def latex_inline(text: str) -> str:
+    """A sentence with the report's inline Markdown (`code`, **bold**) as LaTeX."""
+    parts = text.split("`")
+    out = "".join(rf"\texttt{{{latex_escape(part)}}}" if i % 2 else latex_escape(part)
+                  for i, part in enumerate(parts))
+    return re.sub(r"\*\*([^*]+)\*\*", r"\\textbf{\1}", out)
 
 
 def latex_cell(value: CellLike) -> str:

@@ -5,7 +5,8 @@ the shipped ESCI slice, plus a quick Home Depot run (a variant folder, many tied
 done twice from scratch. pytrec_eval (trec_eval 9.0.8's own code) then scores every run file:
 nDCG@10 with graded gains (ndcg_cut.10), the binary metrics at the dataset's relevant grade
 (trec_eval -l N), averaged over the leaderboard's evaluated queries (a query missing from the
-run scores 0, as trec_eval -c does).
+run scores 0, as trec_eval -c does); and ndcg_cond@10, trec_eval's ndcg_cut.10 on the run file
+with its unjudged products removed (a condensed list).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_two_fresh_caches_give_byte_identical_run_files(fresh_runs: list[Path]) 
 def test_trec_eval_gives_the_leaderboard_numbers(fresh_runs: list[Path]) -> None:
     worst, checked = trec_eval_deltas(fresh_runs[0])
     print(f"trec_eval vs leaderboard: {checked} numbers, max |delta| {worst:.2e}")
-    assert checked == len(TREC_EVAL) * (len(RETRIEVERS) + 2)
+    assert checked == (len(TREC_EVAL) + 1) * (len(RETRIEVERS) + 2)  # + ndcg_cond@10 of each run
 
 
 @pytest.mark.skipif(not (PUBLISHED / "leaderboard.json").is_file(), reason="no published results/ here")
@@ -73,7 +74,7 @@ def test_published_run_files_give_the_published_leaderboard() -> None:
     worst, checked = trec_eval_deltas(PUBLISHED)
     print(f"published: {checked} numbers, max |delta| {worst:.2e}")
     runs = list(PUBLISHED.glob("*/runs/*.trec"))
-    assert runs and checked == len(TREC_EVAL) * len(runs)
+    assert runs and checked in {len(TREC_EVAL) * len(runs), (len(TREC_EVAL) + 1) * len(runs)}  # + pool, once
 
 
 def trec_eval_deltas(out: Path) -> tuple[float, int]:
@@ -104,4 +105,12 @@ def trec_eval_deltas(out: Path) -> tuple[float, int]:
                 ours = table["retrievers"][retriever]["metrics"][metric]
                 assert trec_eval == pytest.approx(ours, abs=1e-4), (trec, metric)
                 worst, checked = max(worst, abs(trec_eval - ours)), checked + 1
+            pool = table["retrievers"][retriever].get("pool")  # absent from a leaderboard built before it
+            if pool is not None:
+                condensed = {q: kept for q, docs in run.items()
+                             if (kept := {d: s for d, s in docs.items() if d in qrels.get(q, {})})}
+                scores = graded.evaluate(condensed)
+                trec_eval = sum(scores.get(q, {}).get("ndcg_cut_10", 0.0) for q in evaluated) / len(evaluated)
+                assert trec_eval == pytest.approx(pool["ndcg_cond@10"], abs=1e-4), (trec, "ndcg_cond@10")
+                worst, checked = max(worst, abs(trec_eval - pool["ndcg_cond@10"])), checked + 1
     return worst, checked
