@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a model directory to run its own code (off: a benchmark must not)")
     run.add_argument("--seed", type=at_least(0), default=42)
+    run.add_argument("--split", choices=["test", "dev"], default="test",
+                     help="dev: experiments and choices of settings (its own results folder); test: the "
+                     "published protocol, scored once per configuration")
     add_common_options(run)
     run.set_defaults(func=cmd_run)
 
@@ -191,12 +194,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, qdrant_url=args.qdrant_url, models=parse_models(args.model, retrievers),
         latency_queries=args.latency_queries, force=args.force, device=args.device,
         batch_size=args.batch_size, max_seq_length=args.max_seq_length,
-        trust_remote_code=args.trust_remote_code,
+        trust_remote_code=args.trust_remote_code, split=args.split,
     )
     if args.cache_dir:
         options.cache_dir = args.cache_dir
     started = time.perf_counter()
     trained = []  # fine-tuned models this run had to train first
+    # in this order: splade-doc starts from splade-finetuned once that one is trained
     for name, trained_on in cross_domain_models().items():
         wanted = name in retrievers and name not in options.models
         if wanted and ensure_default_model(data_dir=args.data_dir, name=name, datasets=trained_on):
@@ -212,10 +216,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def default_retrievers() -> list[str]:
-    """Every registered retriever; single-domain fine-tuned ones only when their model exists."""
-    from bench.train import DEFAULT_MODEL_NAME, cross_domain_models, default_model_dir, is_complete
+    """Every registered retriever; single-domain fine-tuned ones only when their model exists
+    (`run --all` trains splade-finetuned and splade-doc when missing)."""
+    from bench.train import RUN_ALL_MODELS, cross_domain_models, default_model_dir, is_complete
 
-    optional = set(cross_domain_models()) - {DEFAULT_MODEL_NAME}
+    optional = set(cross_domain_models()) - set(RUN_ALL_MODELS)
     return [
         name for name in registry.default_names()
         if name not in optional or is_complete(default_model_dir(name))

@@ -406,9 +406,15 @@ class EncoderRetriever(EngineRetriever):
                                    self.settings.max_seq_length)
         if self.kind == "sparse":
             from bench.splade_pooling import use_max_first_pooling
+            from bench.vocabulary import use_live_rows
 
             use_max_first_pooling(model)  # the same vectors, 1.6x faster on CPU
+            # a `bench train --vocabulary data` model: score only the head rows that can activate
+            use_live_rows(model)
         return model
+
+    def load(self) -> None:
+        self.model  # noqa: B018 (the cached property loads the weights)
 
     @property
     def model_tag(self) -> str:

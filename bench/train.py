@@ -8,8 +8,13 @@ Recipe (Qdrant's SPLADE fine-tuning recipe, sentence-transformers' own pieces):
 SparseEncoderTrainer + SpladeLoss(SparseMultipleNegativesRankingLoss) with FLOPS regularisers
 (query 5e-5, document 3e-5), batch 32, no-duplicates sampler (in-batch negatives must not be
 copies of the positive), 1 epoch. Positives are the products graded >= the dataset's
-`relevant_grade` for a train query. A dev slice of train queries (never test queries) is
-scored after training with SparseInformationRetrievalEvaluator (in the model card).
+`relevant_grade` for a train query. `--vocabulary data` (default) runs the MLM head, pooling,
+loss and regularisers over the wordpieces of the training texts only, and silences the other
+rows in the saved model (bench/vocabulary.py: ~2.5x faster steps on CPU, a stock SparseEncoder).
+
+After training, SparseInformationRetrievalEvaluator scores the dev split of each training dataset
+(held-out train-pool queries, disjoint from train and test): up to `dev_queries` queries, their
+judged products and `dev_distractors` other products of that dev corpus (in the model card).
 
 Hard negatives: `bm25` mines them with the project's BM25 (in a temporary Qdrant Edge folder) over
 the products judged for the training queries; `self` trains, then retrieves the top 20 with the model
@@ -24,6 +29,7 @@ continues from the last checkpoint in `DIR.partial/`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import math
@@ -57,12 +63,12 @@ DEV_DISTRACTORS = 1_000
 MINE_TOP_K = 20
 NEGATIVES_PER_QUERY = 3
 HYPERPARAMETERS = (
-    "epochs", "batch_size", "lr", "query_reg", "doc_reg", "seed", "max_pairs", "max_seq_length",
-    "pairs", "lr_scheduler", "architecture", "freeze_vocabulary",
+    "epochs", "batch_size", "lr", "query_reg", "doc_reg", "doc_reg_threshold", "seed", "max_pairs",
+    "max_seq_length", "pairs", "lr_scheduler", "architecture", "freeze_vocabulary", "vocabulary",
 )
 # CPU-sized default of `run --all` (README: the experiment table). 16,000 pairs, one per train
-# query per pass (every query once before any gets a second product), so Home Depot's ~8,900
-# queries dominate and CrowdFlower's 212 are not repeated 28 times; texts cut to 32 tokens
+# query per pass (every query once before any gets a second product), so Home Depot's 7,758
+# queries dominate and CrowdFlower's 200 are not repeated 80 times; texts cut to 32 tokens
 # (Home Depot titles: 19 tokens median, 30 at p90), ~1.5x fewer tokens per step than 64.
 # 250 steps at batch 64; lr 3e-4: far fewer steps than the GPU recipe's 2e-5. The vocabulary
 # (token embeddings = MLM output layer) stays fixed: faster steps, and better on Home Depot.
@@ -72,10 +78,21 @@ CPU_DEFAULT_LR = 3e-4
 CPU_DEFAULT_PAIR_SELECTION = "per-query"
 CPU_DEFAULT_MAX_SEQ_LENGTH = 32
 CPU_DEFAULT_FREEZE_VOCABULARY = True
-ARCHITECTURES = {"splade-doc": "inference-free"}  # model name -> architecture, when not plain SPLADE
+DOC_MODEL_NAME = "splade-doc"  # inference-free: documents SPLADE-encoded, a query a weight lookup
+RUN_ALL_MODELS = (DEFAULT_MODEL_NAME, DOC_MODEL_NAME)  # `run --all` trains them when missing, in order
+ARCHITECTURES = {DOC_MODEL_NAME: "inference-free"}  # model name -> architecture, when not plain SPLADE
 # inference-free: the static query weights start from IDF (values ~1-10) and need a larger step
 # than the transformer to move within a few hundred steps
 STATIC_LR = 3e-3
+# splade-doc, sentence-transformers' inference-free recipe: no query regulariser, a document one 10x
+# SPLADE's (3e-4), and the FlopsLoss l0 mask: only documents with more active dims than their 32
+# token positions are regularised, so a short title keeps its own words. It starts from
+# models/splade-finetuned when that is complete (a transformer that already matches products),
+# so half the pairs do; from SPLADE-tiny it gets the full 16,000.
+DOC_REG = 3e-4
+DOC_REG_THRESHOLD = CPU_DEFAULT_MAX_SEQ_LENGTH
+DOC_WARM_PAIRS = 8_000
+MINUTES = {"splade": "2.5-3.5", "inference-free": "1-1.5"}  # measured on 2 CPU cores: 147 s and 69 s
 
 
 @dataclass
@@ -106,12 +123,17 @@ class TrainConfig:
     # Keep the token embeddings fixed; BERT's MLM head projects onto the same (tied) matrix, so
     # the 30,522-row output layer gets no weight gradient: 1.2x faster steps on CPU (1.85 -> 1.55 s)
     freeze_vocabulary: bool = False
+    # data: the MLM head, pooling, loss and FLOPS run over the wordpieces of the training texts
+    # only (bench/vocabulary.py: ~2x faster steps); full: over all 30,522 rows
+    vocabulary: str = "data"
+    # FlopsLoss l0 mask: only documents with more active dims than this are regularised (None: all)
+    doc_reg_threshold: int | None = None
     max_steps: int | None = None  # tests: a few steps only
 
 
 @dataclass
 class TrainingData:
-    """Rows for the trainer and the held-out dev slice (both from TRAIN queries only)."""
+    """Rows for the trainer (train queries) and the dev slice scored after training (dev queries)."""
 
     rows: list[dict[str, str]]
     dev_queries: dict[str, str] = field(default_factory=dict)
@@ -124,6 +146,8 @@ class TrainingData:
     # query text -> its judged products graded clearly irrelevant, lowest grade first
     judged_negatives: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)  # dataset -> rows
+    # dataset -> (dev queries, products judged for them, distractors) of the dev report
+    dev_sources: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- data
@@ -144,40 +168,55 @@ def load_train_splits(names: list[str], data_dir: Path | None, seed: int) -> lis
     return splits
 
 
+def load_dev_splits(names: list[str], data_dir: Path | None, seed: int, max_queries: int) -> list[Dataset]:
+    """The dev split of each dataset (held-out train-pool queries, never trained on, never test):
+    the first `max_queries // len(names)` of its seeded order, with its whole dev corpus."""
+    from bench.datasets import load
+
+    per_source = max(1, max_queries // len(names))
+    splits = [load(name, split="dev", data_dir=data_dir, limit_queries=per_source, seed=seed)
+              for name in names]
+    return [split for split in splits if split.queries]
+
+
+def add_dev_slice(data: TrainingData, dev_splits: list[Dataset], distractors: int, seed: int) -> None:
+    """What the after-training report scores: the dev queries, every product judged for them and a
+    seeded sample of `distractors` (split evenly) other products of the same dev corpus."""
+    for split in dev_splits:
+        judged: set[str] = set()
+        for qid, text in split.queries.items():
+            data.dev_queries[f"{split.name}:{qid}"] = text
+            data.dev_relevant[f"{split.name}:{qid}"] = {f"{split.name}:{d}" for d in split.relevant(qid)}
+            judged.update(split.qrels[qid])
+        others = sorted(set(split.corpus) - judged)
+        sample = random.Random(seed).sample(others, min(len(others), distractors // len(dev_splits)))
+        for doc_id in [*sorted(judged), *sample]:
+            data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+        data.dev_sources[split.name] = (len(split.queries), len(judged), len(sample))
+
+
 def build_training_data(
-    splits: list[Dataset], max_pairs: int | None, seed: int, dev_queries: int = DEV_QUERIES,
-    dev_distractors: int = DEV_DISTRACTORS, pairs: str = "all",
+    splits: list[Dataset], max_pairs: int | None, seed: int, pairs: str = "all",
 ) -> TrainingData:
-    """(query, positive) rows from train queries, plus a held-out dev slice.
+    """(query, positive) rows from the train queries of `splits`.
 
     `pairs="all"`: every (query, relevant product) pair, at most `max_pairs` split evenly over the
     sources. `pairs="per-query"`: passes over the train queries of all sources together, one
     positive per query per pass (best graded first, then the next, cycling), cut at `max_pairs`;
     every query counts the same, whatever its number of relevant products, and each source
-    contributes in proportion to its queries.
-
-    Dev queries are a seeded sample of each source's train queries (at most 10% of them); their
-    pairs never enter training. Positive texts are `Document.contents`, what the index encodes.
+    contributes in proportion to its queries. Positive texts are `Document.contents`, what the
+    index encodes.
     """
     if pairs not in {"all", "per-query"}:
         raise BenchError(f"--pairs {pairs}: choose all or per-query")
     data = TrainingData(rows=[])
     cap = None if max_pairs is None else max(1, max_pairs // len(splits))
-    dev_per_source = max(1, dev_queries // len(splits))
     rng = random.Random(seed)
     passes: list[tuple[int, float, str, dict[str, str]]] = []  # per-query: (pass, tie-break, source, row)
     train_queries: dict[str, list[str]] = {}
     for split in splits:
-        query_ids = sorted(split.queries)
-        rng.shuffle(query_ids)
-        n_dev = min(dev_per_source, len(query_ids) // 10)
-        dev_ids, train_ids = query_ids[:n_dev], query_ids[n_dev:]
-        for qid in dev_ids:
-            key = f"{split.name}:{qid}"
-            data.dev_queries[key] = split.queries[qid]
-            data.dev_relevant[key] = {f"{split.name}:{d}" for d in split.relevant(qid)}
-            for doc_id in split.qrels[qid]:
-                data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
+        train_ids = sorted(split.queries)
+        rng.shuffle(train_ids)
         if pairs == "all":
             rows = [
                 {"query": split.queries[qid], "positive": split.corpus[doc_id].contents}
@@ -200,10 +239,6 @@ def build_training_data(
                     positive = split.corpus[ranked[turn % len(ranked)]].contents
                     passes.append((turn, rng.random(), split.name, {"query": query, "positive": positive}))
         train_queries[split.name] = train_ids
-        # distractors for the dev slice: other train products, so dev retrieval is not trivial
-        others = sorted(set(split.corpus) - set().union(*(split.qrels[q] for q in dev_ids)))
-        for doc_id in random.Random(seed).sample(others, min(len(others), dev_distractors // len(splits))):
-            data.dev_corpus[f"{split.name}:{doc_id}"] = split.corpus[doc_id].contents
     if pairs == "per-query":
         passes.sort(key=lambda item: item[:2])  # pass by pass, shuffled within a pass
         kept = passes[:max_pairs]
@@ -305,10 +340,12 @@ def to_hf_dataset(rows: list[dict[str, str]]) -> datasets.Dataset:
 # ---------------------------------------------------------------- sentence-transformers pieces
 
 
-def splade_loss(model: SparseEncoder, query_reg: float | None, doc_reg: float):
+def splade_loss(model: SparseEncoder, query_reg: float | None, doc_reg: float,
+                doc_threshold: int | None = None):
     """SpladeLoss(SparseMultipleNegativesRankingLoss); the weight names changed across 5.x releases.
 
-    `query_reg=None`: no query regulariser (inference-free: a query has only its own tokens)."""
+    `query_reg=None`: no query regulariser (inference-free: a query has only its own tokens).
+    `doc_threshold`: FlopsLoss regularises only documents with more active dims than this."""
     from sentence_transformers.sparse_encoder import losses
 
     ranking = losses.SparseMultipleNegativesRankingLoss(model)
@@ -317,6 +354,10 @@ def splade_loss(model: SparseEncoder, query_reg: float | None, doc_reg: float):
         weights = {"query_regularizer_weight": query_reg, "document_regularizer_weight": doc_reg}
     else:  # sentence-transformers 5.0 pre-releases
         weights = {"lambda_query": query_reg, "lambda_corpus": doc_reg}
+    if doc_threshold is not None:
+        if "document_regularizer_threshold" not in params:
+            raise BenchError("--doc-reg-threshold needs sentence-transformers >= 5.0")
+        weights["document_regularizer_threshold"] = doc_threshold
     return losses.SpladeLoss(model, ranking, **weights)
 
 
@@ -386,6 +427,8 @@ def load_base(base: str | None, device: str) -> SparseEncoder:
         model = load_sparse(base, device=device)
     except BenchError as err:  # the encoder loader names the run option; here it is --base
         raise BenchError(str(err).replace("--model", "--base", 1)) from None
+    from bench.vocabulary import document_modules
+
     last = document_modules(model)[-1]
     if type(last).__name__ != "SpladePooling":
         raise BenchError(
@@ -397,16 +440,11 @@ def load_base(base: str | None, device: str) -> SparseEncoder:
     return use_max_first_pooling(model)  # same gradients, faster steps; saves as stock
 
 
-def document_modules(model: SparseEncoder) -> list:
-    """The modules that encode documents: the whole model, or the document route of a Router."""
-    from sentence_transformers.sparse_encoder.modules import Router
-
-    return list(model[0].sub_modules["document"]) if isinstance(model[0], Router) else list(model)
-
-
 def freeze_vocabulary(model: SparseEncoder) -> None:
     """Stop training the document transformer's token embeddings and MLM output projection (one
     tied matrix in BERT); everything else, the static query weights included, still learns."""
+    from bench.vocabulary import document_modules
+
     mlm = document_modules(model)[0].auto_model
     for layer in (mlm.get_input_embeddings(), mlm.get_output_embeddings()):
         if layer is not None:
@@ -432,6 +470,8 @@ def inference_free(model: SparseEncoder, texts: list[str]) -> SparseEncoder:
 
     if is_inference_free(model):
         return model  # --base is already one: keep its trained query weights
+    from bench.vocabulary import document_modules
+
     tokenizer = model.tokenizer
     query = SparseStaticEmbedding(tokenizer=tokenizer, weight=idf_weights(tokenizer, texts))
     router = Router.for_query_document(query_modules=[query], document_modules=document_modules(model))
@@ -445,7 +485,7 @@ def idf_weights(tokenizer, texts: list[str]) -> torch.Tensor:
     vocab = len(tokenizer.get_vocab())
     df = torch.zeros(vocab)
     for start in range(0, len(texts), 4096):
-        ids = tokenizer(texts[start:start + 4096], add_special_tokens=False)["input_ids"]
+        ids = tokenizer(texts[start:start + 4096], add_special_tokens=False, verbose=False)["input_ids"]
         for row in ids:
             df[torch.tensor(sorted(set(row)), dtype=torch.long)] += 1
     n = len(texts)
@@ -467,8 +507,6 @@ def is_complete(model_dir: Path) -> bool:
 
 def train(config: TrainConfig) -> Path:
     """Train, write the model directory atomically, return its path."""
-    from sentence_transformers.sparse_encoder import SparseEncoderTrainer
-
     output = Path(config.output)
     if output.exists():
         raise BenchError(f"--output {output}: already exists; delete it or pass another --output")
@@ -481,23 +519,38 @@ def train(config: TrainConfig) -> Path:
         raise BenchError(f"--architecture {config.architecture}: choose splade or inference-free")
     if config.hard_negatives not in {"none", "bm25", "self", "judged"}:
         raise BenchError(f"--hard-negatives {config.hard_negatives}: choose none, bm25, self or judged")
+    if config.vocabulary not in {"data", "full"}:
+        raise BenchError(f"--vocabulary {config.vocabulary}: choose data or full")
     device = resolve_device(config.device)
     started = time.perf_counter()
     model = load_base(config.base, device)  # fails fast, before any data work
+    if config.vocabulary == "data":
+        from bench.vocabulary import output_layer
+
+        output_layer(model)  # a head it can restrict, or a one-line error now
     # Short training texts are a speed choice: the saved model keeps the base's own limit and
     # the benchmark decides how much text every encoder reads.
     saved_length = model.max_seq_length
     splits = load_train_splits(config.datasets, config.data_dir, config.seed)
-    data = build_training_data(
-        splits, config.max_pairs, config.seed, config.dev_queries, config.dev_distractors, config.pairs
-    )
+    data = build_training_data(splits, config.max_pairs, config.seed, config.pairs)
+    trained_on = {split.name for split in splits}
+    dev_splits = load_dev_splits(config.datasets, config.data_dir, config.seed, config.dev_queries)
+    add_dev_slice(data, [s for s in dev_splits if s.name in trained_on], config.dev_distractors, config.seed)
+    products = list(dict.fromkeys(data.mine_corpus.values()))
     if config.architecture == "inference-free":
-        model = inference_free(model, list(dict.fromkeys(data.mine_corpus.values())))
+        model = inference_free(model, products)
     if config.freeze_vocabulary:
         freeze_vocabulary(model)
+    vocabulary = None
+    if config.vocabulary == "data":
+        from bench.vocabulary import training_vocabulary
+
+        vocabulary = training_vocabulary(model.tokenizer, [*{row["query"] for row in data.rows}, *products])
     sources = ", ".join(f"{k} {v}" for k, v in data.sources.items())
-    print(f"training pairs: {len(data.rows)} ({sources}); dev: {len(data.dev_queries)} train queries "
-          f"held out, {len(data.dev_corpus)} products; device {device}")
+    rows_scored = "all" if vocabulary is None else f"{len(vocabulary):,}"
+    print(f"training pairs: {len(data.rows)} ({sources}); vocabulary: {rows_scored} of "
+          f"{model.tokenizer.vocab_size:,} wordpieces; dev: {len(data.dev_queries)} dev queries, "
+          f"{len(data.dev_corpus)} products; device {device}")
     staging.mkdir(parents=True, exist_ok=True)
 
     queries = sorted({row["query"] for row in data.rows})
@@ -522,18 +575,11 @@ def train(config: TrainConfig) -> Path:
         rows = with_negatives(data.rows, negatives) if negatives else data.rows
         if not rows:
             raise BenchError("hard-negative mining found no negatives; use --hard-negatives none")
-        model.max_seq_length = config.max_seq_length
-        routed = is_inference_free(model)
-        args = training_arguments(config, round_dir / "checkpoints", len(rows), device, routed)
-        trainer = SparseEncoderTrainer(
-            model=model, args=args, train_dataset=to_hf_dataset(rows),
-            loss=splade_loss(model, None if routed else config.query_reg, config.doc_reg),
-        )
         resume = config.resume and any((round_dir / "checkpoints").glob("checkpoint-*"))
         print(f"round {round_number}/{rounds}: {len(rows)} rows{' with hard negatives' if negatives else ''}"
               f"{', resuming from the last checkpoint' if resume else ''}")
-        trainer.train(resume_from_checkpoint=True if resume else None)
-        round_log = [{"round": round_number, **entry} for entry in trainer.state.log_history]
+        round_log = train_round(config, model, rows, round_dir / "checkpoints", device, vocabulary, resume)
+        round_log = [{"round": round_number, **entry} for entry in round_log]
         model.save(str(done))
         write_json(round_dir / "log.json", round_log)
         log.extend(round_log)
@@ -553,6 +599,8 @@ def train(config: TrainConfig) -> Path:
         "architecture": config.architecture,
         "hard_negatives": config.hard_negatives,
         "rounds": rounds,
+        "vocabulary_rows": None if vocabulary is None else len(vocabulary),  # None: every row
+        "dev_sources": data.dev_sources,
         "hyperparameters": {k: v for k, v in asdict(config).items() if k in HYPERPARAMETERS},
         "device": device,
         "training_seconds": round(seconds, 1),
@@ -569,13 +617,40 @@ def train(config: TrainConfig) -> Path:
     return output
 
 
+def train_round(config: TrainConfig, model: SparseEncoder, rows: list[dict[str, str]], checkpoints: Path,
+                device: str, vocabulary: torch.Tensor | None, resume: bool) -> list[dict[str, Any]]:
+    """One SparseEncoderTrainer run over `rows`; returns its log.
+
+    With a training vocabulary the head scores those rows only, and afterwards every other row is
+    silenced (bench/vocabulary.py): each round's saved model is as sparse as the one it trained."""
+    from sentence_transformers.sparse_encoder import SparseEncoderTrainer
+
+    from bench.vocabulary import restricted_vocabulary, silence_outside
+
+    model.max_seq_length = config.max_seq_length
+    routed = is_inference_free(model)
+    loss = splade_loss(model, None if routed else config.query_reg, config.doc_reg, config.doc_reg_threshold)
+    trainer = SparseEncoderTrainer(
+        model=model, args=training_arguments(config, checkpoints, len(rows), device, routed),
+        train_dataset=to_hf_dataset(rows), loss=loss,
+    )
+    restricted = contextlib.nullcontext() if vocabulary is None else restricted_vocabulary(model, vocabulary)
+    with restricted:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    if vocabulary is not None:
+        silence_outside(model, vocabulary)
+    return list(trainer.state.log_history)
+
+
 def is_round_done(model_dir: Path) -> bool:
     return (model_dir / "modules.json").is_file() and any(model_dir.rglob("*.safetensors"))
 
 
 def dev_metrics(model: SparseEncoder, data: TrainingData, batch_size: int) -> dict[str, Any]:
     """Dev nDCG@10 / MRR@10 / Recall@10 and mean active dimensions of dev queries and products."""
-    scores = dev_evaluator(data, batch_size)(model)
+    from bench.vocabulary import use_live_rows
+
+    scores = dev_evaluator(data, batch_size)(use_live_rows(model))  # the full head's vectors, faster
     metrics = {metric: round(float(value), 4) for key, value in scores.items()
                for metric in ("ndcg@10", "mrr@10", "recall@10") if key.endswith(f"_{metric}")}
     metrics["active_dims_query"] = round(float(scores["dev_query_active_dims"]), 1)
@@ -595,20 +670,33 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- (query, positive product) pairs: {meta['pairs']} "
         f"({', '.join(f'{k}: {v}' for k, v in meta['pairs_per_dataset'].items())}); "
         "positives = products graded >= the dataset's relevant grade",
-        f"- hard negatives: {meta['hard_negatives']} (rounds: {meta['rounds']})",
-        "- dev slice: train queries held out from training", "",
+        f"- hard negatives: {meta['hard_negatives']} (rounds: {meta['rounds']})", "",
         "## Training",
         "- SparseEncoderTrainer, SpladeLoss(SparseMultipleNegativesRankingLoss), FLOPS regularisers, "
         "no-duplicates batch sampler",
-        f"- epochs {hp['epochs']}, batch {hp['batch_size']}, lr {hp['lr']}, query reg {hp['query_reg']}, "
-        f"document reg {hp['doc_reg']}, seed {hp['seed']}, {hp['max_seq_length']} tokens per training text "
-        "(the saved model keeps the base's limit)",
+        f"- epochs {hp['epochs']}, batch {hp['batch_size']}, lr {hp['lr']}, query reg "
+        f"{'none (inference-free)' if meta['architecture'] == 'inference-free' else hp['query_reg']}, "
+        f"document reg {hp['doc_reg']} (threshold {hp['doc_reg_threshold']}), seed {hp['seed']}, "
+        f"{hp['max_seq_length']} tokens per training text (the saved model keeps the base's limit)",
+        f"- vocabulary {hp['vocabulary']}: {vocabulary_line(meta['vocabulary_rows'])}",
         f"- device {meta['device']}, {meta['training_seconds']} s, finished {meta['finished_at']}", "",
-        "## Dev slice (held-out train queries)",
+        "## Dev report (the dev split: held-out train-pool queries, never trained on, never test)",
+        *(f"- {name}: {queries} dev queries; {judged} products judged for them + {distractors} other "
+          f"products of its dev corpus (seeded sample, seed {hp['seed']})"
+          for name, (queries, judged, distractors) in meta["dev_sources"].items()),
         *(f"- {key}: {value}" for key, value in dev.items()), "",
         "Load with `SparseEncoder(\"<this directory>\")`; the training log is `train_log.jsonl`.", "",
     ]
     return "\n".join(lines)
+
+
+def vocabulary_line(rows: int | None) -> str:
+    from bench.vocabulary import NEVER
+
+    if rows is None:
+        return "the MLM head was trained over the whole vocabulary"
+    return (f"the MLM head was trained over the {rows:,} wordpieces of the training texts; every other "
+            f"row's output bias is {NEVER:g}, so it never activates (bench/vocabulary.py)")
 
 
 # ---------------------------------------------------------------- defaults for `run --all`
@@ -627,18 +715,25 @@ def present_datasets(data_dir: Path | None = None) -> list[str]:
 
 def cpu_default_config(names: list[str], output: Path, data_dir: Path | None = None,
                        architecture: str = "splade") -> TrainConfig:
-    return TrainConfig(datasets=names, output=output, max_pairs=CPU_DEFAULT_PAIRS, lr=CPU_DEFAULT_LR,
-                       batch_size=CPU_DEFAULT_BATCH_SIZE, pairs=CPU_DEFAULT_PAIR_SELECTION,
-                       max_seq_length=CPU_DEFAULT_MAX_SEQ_LENGTH, architecture=architecture,
-                       freeze_vocabulary=CPU_DEFAULT_FREEZE_VOCABULARY, data_dir=data_dir, device="auto")
+    config = TrainConfig(datasets=names, output=output, max_pairs=CPU_DEFAULT_PAIRS, lr=CPU_DEFAULT_LR,
+                         batch_size=CPU_DEFAULT_BATCH_SIZE, pairs=CPU_DEFAULT_PAIR_SELECTION,
+                         max_seq_length=CPU_DEFAULT_MAX_SEQ_LENGTH, architecture=architecture,
+                         freeze_vocabulary=CPU_DEFAULT_FREEZE_VOCABULARY, data_dir=data_dir, device="auto")
+    if architecture == "inference-free":
+        config.doc_reg, config.doc_reg_threshold = DOC_REG, DOC_REG_THRESHOLD
+        warm_start = default_model_dir(DEFAULT_MODEL_NAME)
+        if is_complete(warm_start):
+            config.base, config.max_pairs = str(warm_start), DOC_WARM_PAIRS
+    return config
 
 
 def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME,
                          datasets: list[str] | None = None) -> bool:
-    """Train the model `splade-finetuned` benchmarks (CPU-sized, minutes) if missing; True if it did.
+    """Train the model retriever `name` benchmarks (CPU-sized, minutes) if missing; True if it did.
 
     Default: one multi-domain model on the train splits of all present datasets, so the
     leaderboard has one fine-tuned row that saw every shop (and none of their test queries).
+    `splade-doc` (inference-free) starts from `splade-finetuned` when that one is complete.
     """
     output = default_model_dir(name)
     if is_complete(output):
@@ -650,8 +745,9 @@ def ensure_default_model(data_dir: Path | None = None, name: str = DEFAULT_MODEL
     config = cpu_default_config(names, output, data_dir, architecture)
     config.resume = partial_dir(output).exists()
     print(f"{output} is missing: training it first on the train splits of {', '.join(names)} "
-          f"({architecture}, {CPU_DEFAULT_PAIRS} pairs, {CPU_DEFAULT_PAIR_SELECTION}, batch "
-          f"{CPU_DEFAULT_BATCH_SIZE}, 1 epoch, vocabulary frozen; about 6-7 minutes on 2 CPU cores)")
+          f"({architecture} from {config.base or 'SPLADE-tiny'}, {config.max_pairs} pairs, "
+          f"{CPU_DEFAULT_PAIR_SELECTION}, batch {CPU_DEFAULT_BATCH_SIZE}, 1 epoch, vocabulary frozen; "
+          f"about {MINUTES[architecture]} minutes on 2 CPU cores)")
     train(config)
     return True
 
@@ -660,14 +756,14 @@ def cross_domain_models() -> dict[str, list[str]]:
     """Retriever name -> datasets its model is trained on (the cross-domain matrix's rows).
 
     Each name benchmarks `models/<name>` (see retrievers/splade_finetuned.py and splade_doc.py);
-    train the missing ones with `ensure_default_model(name=..., datasets=...)`. All but the
-    default join `run --all` once their model exists.
+    train the missing ones with `ensure_default_model(name=..., datasets=...)`. `run --all` trains
+    the `RUN_ALL_MODELS` when missing; the single-domain ones join it once their model exists.
     """
     return {
         "splade-ft-homedepot": ["homedepot"],
         "splade-ft-crowdflower": ["crowdflower"],
         DEFAULT_MODEL_NAME: ["homedepot", "crowdflower"],
-        "splade-doc": ["homedepot", "crowdflower"],
+        DOC_MODEL_NAME: ["homedepot", "crowdflower"],
     }
 
 
@@ -690,6 +786,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=positive_float, default=2e-5)
     parser.add_argument("--query-reg", type=non_negative_float, default=5e-5, help="FLOPS weight on queries")
     parser.add_argument("--doc-reg", type=non_negative_float, default=3e-5, help="FLOPS weight on documents")
+    parser.add_argument("--doc-reg-threshold", type=at_least(0), default=None, metavar="N",
+                        help="regularise only documents with more than N active dims (FlopsLoss threshold)")
     parser.add_argument("--pairs", choices=["all", "per-query"], default="all",
                         help="all (query, relevant product) pairs, or one per query per pass")
     parser.add_argument("--hard-negatives", choices=["none", "bm25", "self", "judged"], default="none",
@@ -702,6 +800,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="learning-rate schedule after warm-up: linear, cosine, constant_with_warmup")
     parser.add_argument("--freeze-vocabulary", action="store_true",
                         help="keep the token embeddings and the tied MLM output layer fixed (faster steps)")
+    parser.add_argument("--vocabulary", choices=["data", "full"], default="data",
+                        help="data: the MLM head scores only the wordpieces of the training texts (about 2x "
+                        "faster steps; the other rows never activate in the saved model); full: all rows")
     parser.add_argument("--rounds", type=at_least(1), default=1,
                         help="training rounds with --hard-negatives self")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -730,5 +831,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr_scheduler=args.lr_scheduler, rounds=args.rounds, device=args.device, seed=args.seed,
         resume=args.resume, data_dir=args.data_dir, max_steps=args.max_steps,
         max_seq_length=args.max_seq_length, freeze_vocabulary=args.freeze_vocabulary,
+        vocabulary=args.vocabulary, doc_reg_threshold=args.doc_reg_threshold,
     ))
     return 0

@@ -6,8 +6,10 @@
 
 The model is a SparseEncoder whose Router sends documents through SPLADE (transformer + pooling)
 and queries through a SparseStaticEmbedding: one trained weight per vocabulary token, so a
-query's vector is the weights of its own tokens. Train one with `python -m bench train
---architecture inference-free --dataset homedepot,crowdflower --output models/splade-doc`.
+query's vector is the weights of its own tokens. `run --all` trains models/splade-doc when it is
+missing (bench.train.ensure_default_model: from models/splade-finetuned when that is complete);
+by hand: `python -m bench train --architecture inference-free --dataset homedepot,crowdflower
+--doc-reg 3e-4 --doc-reg-threshold 32 --output models/splade-doc`.
 Queries are encoded here directly from the tokenizer and the weight vector (the same vector as
 `model.encode_query`, without torch's per-call overhead), so single-query latency is close to BM25's.
 """

@@ -6,9 +6,11 @@
 
 The model directory is `Settings.model` when given, else `models/<retriever name>`: the
 default `splade-finetuned` is one multi-domain model trained on the train splits of every
-present dataset (`bench.train.ensure_default_model` trains it when missing). Registering the
-same class under another name, e.g. `splade-ft-homedepot`, benchmarks `models/splade-ft-homedepot`
-(the cross-domain matrix: `bench.train.cross_domain_models()`).
+present dataset (`run --all` trains it, then splade-doc, when missing:
+`bench.train.ensure_default_model`). A model saved by `--vocabulary data` encodes with its live
+head rows only (the same vectors, bench/vocabulary.py). Registering the same class under another
+name, e.g. `splade-ft-homedepot`, benchmarks `models/splade-ft-homedepot` (the cross-domain
+matrix: `bench.train.cross_domain_models()`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ from bench.cli import main
 from bench.errors import BenchError
 from bench.perf import PerfOptions, parse_sizes
 from bench.perf import steps as perf_steps
+from bench.perf import training as perf_training
 
 SECTIONS = ["## Targets", "## bm25", "## sparse search", "## dense search", "## hybrid",
-            "## encoding: splade", "## encoding: dense", "## Growth with corpus size",
+            "## encoding: splade", "## encoding: splade, --vocabulary data model", "## encoding: dense",
+            "## training step", "## Growth with corpus size",
             "## How this was measured"]
 EXPECTED = {
     ("bm25", perf_steps.BM25_ENGINE, "index"), ("bm25", perf_steps.BM25_ENGINE, "search"),
@@ -30,6 +32,10 @@ EXPECTED = {
     ("encoding: splade", perf_steps.ENCODE_RAW_DOCS, "encode documents"),
     ("encoding: dense", perf_steps.ENCODE_CACHED, "encode documents"),
     ("encoding: dense", perf_steps.ENCODE_RAW_QUERIES, "encode queries"),
+    *((perf_training.VOCABULARY_ENCODING, path, "encode documents")
+      for path in (perf_training.ENCODE_LIVE, perf_training.ENCODE_FULL_HEAD, perf_training.ENCODE_STOCK)),
+    *((perf_training.TRAINING, path, perf_training.TRAIN_PHASE)
+      for path in (perf_training.TRAIN_DATA, perf_training.TRAIN_FULL, perf_training.TRAIN_STOCK)),
 }
 
 
@@ -58,6 +64,7 @@ def test_perf_writes_every_section(perf_run: Path) -> None:
     assert any("adapter overhead" in name for name in names)
     assert any("rank-bm25" in name for name in names)
     assert sum("adapter vs raw sentence-transformers" in name for name in names) == 4
+    assert sum(name.startswith("training step:") for name in names) == 2
     slopes = {(g["step"], g["path"], g["phase"]) for g in report["growth"]}
     assert ("bm25", perf_steps.BM25_ENGINE, "search") in slopes
     png = perf_run / "plots" / "perf-quick_scaling.png"
@@ -78,6 +85,10 @@ def test_baselines_return_what_our_paths_return(perf_run: Path) -> None:
         assert overlaps[("hybrid", perf_steps.HYBRID_RANX, size)] >= 0.9
         assert overlaps[("bm25", perf_steps.BM25S, size)] >= 0.9
         assert overlaps[("bm25", perf_steps.BM25_RANK, size)] >= 0.9
+    # the live-row head of a --vocabulary data model gives the full head's vectors
+    differences = [m["extra"]["max_abs_difference_vs_stock"] for m in report["measurements"]
+                   if m["step"] == perf_training.VOCABULARY_ENCODING]
+    assert len(differences) == 3 and max(differences) < 1e-5
 
 
 def test_quick_and_sizes_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ from bench.errors import BenchError
 from bench.train import (
     MARKER,
     TrainConfig,
+    add_dev_slice,
     build_training_data,
     is_complete,
+    load_dev_splits,
     load_train_splits,
     partial_dir,
     train,
@@ -46,7 +48,9 @@ def test_training_writes_a_loadable_model_whose_weights_changed(trained: Path) -
     assert not partial_dir(trained).exists()
     meta = (trained / MARKER).read_text()
     assert '"trained_on": [\n    "homedepot"\n  ]' in meta
-    assert (trained / "README.md").read_text().count("homedepot") >= 1
+    card = (trained / "README.md").read_text()
+    assert card.count("homedepot") >= 1
+    assert "- homedepot: 10 dev queries;" in card and "+ 40 other products of its dev corpus" in card
     assert (trained / "train_log.jsonl").read_text().strip()
     assert list(trained.glob("*.safetensors")) and not list(trained.rglob("*.bin"))
 
@@ -87,16 +91,30 @@ def test_the_regulariser_lowers_active_dims(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", SPLITTABLE)
-def test_no_test_query_is_used_for_training(name: str) -> None:
+def test_training_sees_no_test_or_dev_query_and_the_dev_report_scores_the_dev_split(name: str) -> None:
     splits = load_train_splits([name], None, seed=42)
     data = build_training_data(splits, max_pairs=None, seed=42)
+    add_dev_slice(data, load_dev_splits([name], None, seed=42, max_queries=50), distractors=100, seed=42)
     test_queries = {normalise_query(q) for q in load(name, split="test").queries.values()}
+    dev_split = load(name, split="dev")
     trained_on = {normalise_query(row["query"]) for row in data.rows}
     dev = {normalise_query(q) for q in data.dev_queries.values()}
     assert trained_on and dev
     assert not trained_on & test_queries
     assert not dev & test_queries
-    assert not dev & trained_on  # the dev slice is held out of training
+    assert not dev & trained_on
+    assert dev <= {normalise_query(q) for q in dev_split.queries.values()}
+    assert len(dev) == min(50, len(dev_split.queries))
+
+    # products: every one judged for the dev queries, plus 100 others of the same dev corpus
+    by_text = {text: qid for qid, text in dev_split.queries.items()}
+    judged = {doc_id for text in data.dev_queries.values() for doc_id in dev_split.qrels[by_text[text]]}
+    keys = {key.split(":", 1)[1] for key in data.dev_corpus}
+    assert judged <= keys <= set(dev_split.corpus)
+    assert len(keys - judged) == 100
+    assert data.dev_sources[name] == (len(dev), len(judged), 100)
+    relevant = {d for docs in data.dev_relevant.values() for d in docs}
+    assert relevant and relevant <= set(data.dev_corpus)
 
 
 def test_pairs_are_capped_evenly_per_dataset() -> None:

@@ -7,9 +7,11 @@
 
 One process, one machine, one dataset: BM25 (Qdrant Edge vs rank-bm25 vs bm25s), sparse
 search (our adapter vs raw Qdrant Edge vs qdrant-client local mode vs scipy), encoding
-(adapter vs raw sentence-transformers), dense search (Edge exact / default index vs numpy)
-and hybrid (one fused query vs two queries + ranx), each with time, throughput and peak
-RSS per corpus size, the ratios against ours, the product targets and the growth slopes.
+(adapter vs raw sentence-transformers; a `--vocabulary data` model's live-row head vs its full
+head), the trainer's step (`--vocabulary data` vs `full` vs stock sentence-transformers), dense
+search (Edge exact / default index vs numpy) and hybrid (one fused query vs two queries + ranx),
+each with time, throughput and peak RSS per corpus size, the ratios against ours, the product
+targets and the growth slopes.
 Absolute times on a shared machine are noisy: read the ratios.
 """
 
@@ -121,6 +123,15 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         f"rows are timed at the first size only, on its first {options.encode_max:,} documents and "
         "on every timed query (encoding speed does not depend on the corpus, and every 1,000 documents take "
         "seconds to minutes per model on 2 CPU cores); the cached row is timed at every size.",
+        "Training step (bench/perf/training.py), timed once: one batch of the train split as `run --all` "
+        "trains (64 queries + the best graded product of each, 32 tokens, frozen vocabulary, the trainer's "
+        "SpladeLoss and an AdamW step, tokenisation outside the timing) through `bench train "
+        "--vocabulary data` (the MLM head over the train split's wordpieces only), `--vocabulary full` "
+        "(max-first pooling, full head) and stock sentence-transformers (SpladePooling, full head); one "
+        f"warm-up step each, then {options.train_repeats} steps per path in turn (A, B, C, A, ...), the "
+        "fastest kept. The `--vocabulary data model` encoding rows use SPLADE-tiny with every row outside "
+        "that vocabulary silenced (the head `--vocabulary data` saves): the adapter's live-row head vs "
+        "the full head vs raw sentence-transformers, on the empty-cache sample, same vectors.",
         "bm25s: `bm25s.BM25(k1, b, method='lucene')` (Lucene IDF, as Qdrant's IDF modifier) on "
         "`bench.text.tokenize` tokens; tokenisation is inside the timed index and search blocks for all "
         "three BM25 paths. bm25s is timed with its default single thread and with n_threads=-1.",

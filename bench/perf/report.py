@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from bench.io import atomic_path, read_json, write_json, write_text
-from bench.perf import steps
+from bench.perf import steps, training
 from bench.perf.measure import Measurement
 from bench.perf.workload import PerfOptions
 
 SEARCH_PHASES = ("search", "encode queries")
-STEP_ORDER = ["bm25", "sparse search", "dense search", "hybrid", "encoding: splade", "encoding: dense"]
+STEP_ORDER = ["bm25", "sparse search", "dense search", "hybrid", "encoding: splade",
+              training.VOCABULARY_ENCODING, "encoding: dense", training.TRAINING]
 
 
 def step_order(records: list[Measurement]) -> list[str]:
@@ -57,6 +58,8 @@ class Growth:
 
 
 def unit_of(phase: str) -> str:
+    if phase == training.TRAIN_PHASE:
+        return "texts/s"
     return "queries/s" if phase in SEARCH_PHASES else "docs/s"
 
 
@@ -157,6 +160,7 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
                     f"{ours.per_second:,.0f} vs {raw.per_second:,.0f} {unit_of(phase)} at {raw.size:,} docs",
                 ))
 
+    found.extend(training_targets(records))
     for label, goal_s in (("cold", 600), ("warm", 60)):
         timing = stored.get(label)
         value, met = None, None
@@ -168,6 +172,31 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
                       f"({timing['reused']} reused), models trained first: {trained}, "
                       f"finished {timing['finished_at']}")
         found.append(Target(f"`run --all` {label}", f"<= {goal_s // 60} min on 2 cores", value, met, detail))
+    return found
+
+
+def training_targets(records: list[Measurement]) -> list[Target]:
+    """The default trainer's step against `--vocabulary full` and stock sentence-transformers, and
+    the encoding of the model it saves against the full head."""
+    found = []
+    ours = _at_largest(records, training.TRAINING, training.TRAIN_DATA, training.TRAIN_PHASE)
+    for path, goal in ((training.TRAIN_FULL, 1.6), (training.TRAIN_STOCK, 2.5)):
+        other = _at_largest(records, training.TRAINING, path, training.TRAIN_PHASE)
+        if ours and other:
+            ratio = other.seconds / ours.seconds
+            found.append(Target(
+                f"training step: {training.TRAIN_DATA} vs {path}", f">= {goal}x faster", round(ratio, 2),
+                ratio >= goal, f"{ours.seconds:.3f} vs {other.seconds:.3f} s per step of {ours.count} texts",
+            ))
+    live = _at_largest(records, training.VOCABULARY_ENCODING, training.ENCODE_LIVE, "encode documents")
+    full = _at_largest(records, training.VOCABULARY_ENCODING, training.ENCODE_FULL_HEAD, "encode documents")
+    if live and full:
+        ratio = live.per_second / full.per_second
+        found.append(Target(
+            "--vocabulary data model encoding: live rows vs the full head", ">= 1.2x throughput",
+            round(ratio, 2), ratio >= 1.2,
+            f"{live.per_second:,.0f} vs {full.per_second:,.0f} docs/s at {live.size:,} docs",
+        ))
     return found
 
 

@@ -31,6 +31,7 @@ from bench.data import Corpus, Run
 from bench.encoders import EncoderRetriever, load_dense, load_sparse
 from bench.engine import Engine, SparseVector, Vector, open_engine
 from bench.perf.measure import Measurement, Recorder
+from bench.perf.training import TrainingBatch, training_step, vocabulary_encoding
 from bench.perf.workload import PerfOptions, Workload
 from bench.retriever import EngineRetriever, Retriever, Settings, hits_to_run
 from bench.text import tokenize
@@ -74,6 +75,8 @@ class Session:
     query_vectors: dict[str, list[Vector]] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
     """Loaded sentence-transformers models by adapter name, shared by every adapter instance."""
+    training_batch: TrainingBatch | None = None
+    """The train-split batch and vocabulary of the training step (bench/perf/training.py)."""
 
 
 @dataclass
@@ -261,6 +264,8 @@ def _encode_with(ctx: SizeContext, name: str, first_size: bool) -> None:
             (Measurement(step, ENCODE_RAW_DOCS, "encode documents", len(sample), len(sample)),
              lambda: raw_model.encode_document(sample, **raw_options)),
         ])
+        if name == "splade":  # the head of a `bench train --vocabulary data` model
+            vocabulary_encoding(ctx, sample, adapter.model.max_seq_length)
     with ctx.measure(step, ENCODE_CACHED, "encode documents", len(texts), ours=True):
         adapter.encode_documents(texts)
 
@@ -448,12 +453,11 @@ def hybrid(ctx: SizeContext) -> None:
         fused_run, _ = ctx.best_of(step, HYBRID_FUSED, len(query_ids),
                                    lambda: adapter.search(ctx.queries, k), ours=True)
 
-        collection, prefetch = adapter.collection, adapter.prefetch_limit  # type: ignore[attr-defined]
-        rrf_k = adapter.rrf_k  # type: ignore[attr-defined]
+        prefetch, rrf_k = adapter.prefetch_limit, adapter.rrf_k  # type: ignore[attr-defined]
 
         def two_queries_and_ranx(count: int) -> Run:
             runs = [
-                RanxRun(hits_to_run(query_ids[:count], collection.search(
+                RanxRun(hits_to_run(query_ids[:count], c.collection.search(  # type: ignore[union-attr]
                     c.field.name, ctx.query_vectors(c.name)[:count], prefetch), ctx.doc_ids))
                 for c in components
             ]
@@ -467,4 +471,6 @@ def hybrid(ctx: SizeContext) -> None:
         record.extra["top10_overlap_with_ours"] = overlap_at(ranx_run, fused_run)
 
 
-STEPS: list[Callable[[SizeContext], None]] = [encoding, sparse_search, dense_search, hybrid, bm25]
+STEPS: list[Callable[[SizeContext], None]] = [
+    encoding, training_step, sparse_search, dense_search, hybrid, bm25,
+]

@@ -42,6 +42,8 @@ class PerfOptions:
     """Documents encoded with an empty cache and raw sentence-transformers (once, at the first size)."""
     encode_repeats: int = 2
     """Each encoding comparison (adapter, raw in turn) is timed this often and the fastest kept."""
+    train_repeats: int = 5
+    """Training steps timed per trainer path (in turn, after a warm-up step); the fastest is kept."""
     search_repeats: int = 3
     """Each search is timed this often and the fastest kept (rank-bm25 and qdrant-client: once)."""
     k: int = 100
@@ -60,7 +62,7 @@ class PerfOptions:
     @classmethod
     def quick_run(cls, **overrides: object) -> PerfOptions:
         options = cls(sizes=list(QUICK_SIZES), queries=200, slow_queries=50, client_queries=3,
-                      encode_max=200, encode_repeats=1, quick=True, load_products=100_000)
+                      encode_max=200, encode_repeats=1, train_repeats=2, quick=True, load_products=100_000)
         for name, value in overrides.items():
             setattr(options, name, value)
         return options
