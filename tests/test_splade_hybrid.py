@@ -1,7 +1,7 @@
 """SPLADE, dense and hybrid adapters on a real Home Depot slice, in Qdrant Edge and qdrant-client.
 
 The hybrid's RRF is checked against ranx `fuse(method="rrf")`, an independent implementation,
-run over the two components' own runs (same constant, `engine.rrf_k`, ranks from 1). Each
+run over the two components' own runs (same constant, `retrievers.hybrid.RRF_K`, ranks from 1). Each
 component run is handed to ranx with its ranks as strictly decreasing scores, because ranx
 orders tied scores its own way, while the hybrid ranks ties by the one tie convention
 (bench.results: doc id descending). Qdrant's own RRF query is not used for this reason: it
@@ -26,7 +26,7 @@ from bench.engine.edge import EdgeEngine
 from bench.errors import BenchError
 from bench.results import canonical_run
 from bench.retriever import EngineRetriever, Retriever, Settings
-from retrievers.hybrid import Hybrid
+from retrievers.hybrid import RRF_K, Hybrid
 
 K = 10
 
@@ -139,7 +139,7 @@ def test_hybrid_fuses_exactly_like_ranx(data, indexed, settings):
 
     info = hybrid.info()
     rrf_k, limit = info["fusion"]["rrf_k"], info["fusion"]["prefetch_limit"]
-    assert rrf_k == settings.engine.rrf_k and limit == 100
+    assert rrf_k == RRF_K == 60 and limit == 100
     assert set(info["components"]) == {"splade", "dense"}
 
     # ranx over the components' own runs, each cut at the prefetch limit, ranks as scores
