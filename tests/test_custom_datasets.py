@@ -252,7 +252,7 @@ def test_names_paths_and_data_dir_folders(tmp_path, crowdflower_rows):
 PLUGIN = '''
 from pathlib import Path
 from bench.datasets import beir
-from bench.datasets.custom import detect
+from bench.datasets.spec import detect
 
 FOLDER = Path(__file__).parent / "shop_data"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import Dataset
-from bench.datasets.custom import SPEC_FILE, CustomLoader, detect
+from bench.datasets.custom import CustomLoader
+from bench.datasets.spec import SPEC_FILE, detect
 from bench.datasets.protocol import Source, make_split
 from bench.errors import BenchError
 

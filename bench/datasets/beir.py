@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades
+from bench.datasets.spec import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades
 from bench.datasets.protocol import TEXT_CHARS, Source, documents_from
 from bench.datasets.readers import guess_encoding
 from bench.errors import BenchError

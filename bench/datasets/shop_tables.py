@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades, table_file
+from bench.datasets.spec import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades, table_file
 from bench.datasets.protocol import Source, documents_from, is_test_query, product_text, query_id
 from bench.datasets.readers import (
     UTF8_FIX,
