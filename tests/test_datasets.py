@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.commands.data import format_stats, verify
 from bench.datasets import NAMES, REPO_DATA_DIR, esci, load, missing
-from bench.datasets.cli import format_stats, verify
 from bench.datasets.export import export_beir
 from bench.datasets.homedepot import gain
 from bench.datasets.prepare import CONFLICTS, language, pick_title, prepare
@@ -272,10 +272,10 @@ def test_unknown_names():
 
 
 def run_data_command(argv: list[str]) -> int:
-    """The `data` subcommand as bench/cli.py wires it (add_command + handler)."""
+    """The `data` subcommand as bench/commands/ wires it (add_command + handler)."""
     import argparse
 
-    from bench.datasets.cli import add_command
+    from bench.commands.data import add_command
 
     parser = argparse.ArgumentParser()
     add_command(parser.add_subparsers(dest="command"))

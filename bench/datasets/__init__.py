@@ -150,7 +150,8 @@ def loader(name: str) -> Any:
     return resolve(name).loader
 
 
-def dataset_dir(name: str, data_dir: Path | str | None = None) -> Path:
+def files_dir(name: str, data_dir: Path | str | None = None) -> Path:
+    """The folder holding the files of dataset `name` (a built-in's, a plug-in's or a custom folder)."""
     return resolve(name, data_dir).directory
 
 
@@ -189,4 +190,4 @@ def load(name: str, split: str = "test", data_dir: Path | str | None = None,
     return make_split(source, split, limit_queries=limit_queries, seed=seed)
 
 
-__all__ = ["NAMES", "data_root", "dataset_dir", "load", "missing", "names", "read_source", "resolve"]
+__all__ = ["NAMES", "data_root", "files_dir", "load", "missing", "names", "read_source", "resolve"]
