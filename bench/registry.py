@@ -70,7 +70,7 @@ def create(name: str, settings: Settings) -> Retriever:
     """An instance of the adapter called `name`."""
     cls = load_class(name)
     if name.startswith("hybrid:"):
-        return cls(name, settings)  # type: ignore[call-arg]
+        return cls(name, settings)  # type: ignore[call-arg, arg-type]  # Hybrid takes its name first
     retriever = cls(settings)
-    retriever.name = name  # an entry point may register one class under several names
+    retriever.name = name  # type: ignore[misc]  # an entry point may register one class under several names
     return retriever

@@ -58,7 +58,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     if args.runs:
-        report = compare_runs(args.out, args.dataset, *args.runs, top=args.top, data_dir=args.data_dir)
+        a, b = args.runs
+        report = compare_runs(args.out, args.dataset, a, b, top=args.top, data_dir=args.data_dir)
         path = (
             table_dir(args.out, stored_name(args.dataset, args.data_dir))
             / "explain"

@@ -40,7 +40,7 @@ SPLIT_VALUES = {"test", "train", "dev", ""}
 
 def missing(directory: Path, spec: DatasetSpec | None = None) -> str | None:
     absent = [f"{role}.csv (or .tsv, .parquet)" for role, stated in
-              (("products", spec and spec.products), ("judgments", spec and spec.judgments))
+              (("products", spec.products if spec else None), ("judgments", spec.judgments if spec else None))
               if table_file(directory, role, stated) is None]
     if absent:
         return (f"{directory}: {' and '.join(absent)} not found; a shop table folder holds products "

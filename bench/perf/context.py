@@ -109,7 +109,7 @@ class SizeContext:
                 if component.name not in self.session.models:
                     component.encode_queries(["warm up"])  # loads the model; the first call is slow
                     self.session.models[component.name] = component.model
-                component.model = self.session.models[component.name]  # type: ignore[misc]
+                component.model = self.session.models[component.name]
         return adapter
 
     def fresh_dir(self, label: str) -> Path:
@@ -133,7 +133,7 @@ class SizeContext:
 def use_query_vectors(adapter: EngineRetriever, texts: list[str], vectors: list[Vector]) -> None:
     """Make `adapter.search` look up pre-encoded query vectors, so only search is timed."""
     lookup = dict(zip(texts, vectors, strict=True))
-    adapter.encode_queries = lambda batch: [lookup[text] for text in batch]  # type: ignore[method-assign]
+    adapter.encode_queries = lambda batch: [lookup[text] for text in batch]  # type: ignore[method-assign, assignment]
 
 
 def top_ids(scores: dict[str, float], n: int) -> set[str]:

@@ -63,11 +63,11 @@ def _encode_with(ctx: SizeContext, name: str, first_size: bool) -> None:
         recorder.turn_about(repeat, [
             (Measurement(step, ENCODE_COLD, "encode documents", len(sample), len(sample), ours=True),
              # a new adapter with an empty cache directory every time
-             lambda: ctx.adapter(name, cache_dir=ctx.fresh_dir("encodings")).encode_documents(sample)),
+             lambda: ctx.adapter(name, cache_dir=ctx.fresh_dir("encodings")).encode_documents(sample)),  # type: ignore[attr-defined]
             (Measurement(step, ENCODE_RAW_DOCS, "encode documents", len(sample), len(sample)),
              lambda: raw_model.encode_document(sample, **raw_options)),
         ])
         if name == "splade":  # the head of a `bench train --vocabulary data` model
-            vocabulary_encoding(ctx, sample, adapter.model.max_seq_length)
+            vocabulary_encoding(ctx, sample, adapter.model.max_seq_length)  # type: ignore[arg-type]  # an int once loaded
     with ctx.measure(step, ENCODE_CACHED, "encode documents", len(texts), ours=True):
         adapter.encode_documents(texts)

@@ -59,7 +59,7 @@ def bm25(ctx: SizeContext) -> None:
         return model.retrieve(tokens, k=min(k, len(ctx.corpus)), show_progress=False, n_threads=threads)
 
     for path, threads in ((BM25S, 0), (BM25S_THREADS, -1)):
-        (found, scores), record = ctx.best_of(step, path, len(query_ids), lambda t=threads: bm25s_search(t))
+        (found, scores), record = ctx.best_of(step, path, len(query_ids), lambda t=threads: bm25s_search(t))  # type: ignore[misc]
         rows = [(f[s > 0], s[s > 0]) for f, s in zip(found, scores, strict=True)]
         record.extra["top10_overlap_with_ours"] = overlap_at(rows_to_run(query_ids, rows, ctx.doc_ids),
                                                              engine_run)

@@ -140,7 +140,7 @@ def dense_search(ctx: SizeContext) -> None:
     def numpy_search() -> list[tuple[np.ndarray, np.ndarray]]:
         query_matrix = np.stack([np.asarray(v, dtype=np.float32) for v in queries])
         query_matrix /= np.linalg.norm(query_matrix, axis=1, keepdims=True)
-        rows = []
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
         for start in range(0, len(query_matrix), 256):  # bounded memory: 256 x documents scores
             scores = query_matrix[start:start + 256] @ matrix.T
             best = top_k_rows(scores, k)

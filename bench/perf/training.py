@@ -14,6 +14,7 @@ step kept. Timing only: the weights these steps change are thrown away.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -47,7 +48,7 @@ def training_batch(session: Session) -> TrainingBatch:
         split = load(session.options.dataset, split="train", data_dir=session.options.data_dir,
                      seed=session.options.seed)
         qids = list(split.queries)[:BATCH]
-        best = [max(sorted(split.relevant(q)), key=lambda d, q=q: split.qrels[q][d]) for q in qids]
+        best = [max(sorted(split.relevant(q)), key=lambda d, q=q: split.qrels[q][d]) for q in qids]  # type: ignore[misc]
         texts = [*split.queries.values(), *dict.fromkeys(doc.contents for doc in split.corpus.values())]
         session.training_batch = TrainingBatch(
             [split.queries[q] for q in qids], [split.corpus[d].contents for d in best],
@@ -134,10 +135,11 @@ def vocabulary_encoding(ctx: SizeContext, sample: list[str], max_seq_length: int
     # warm-up, and the vectors compared
     vectors = {path: model.encode_document(sample[: ctx.options.batch_size], **options)
                for path, model in models.items()}
-    jobs = [(Measurement(VOCABULARY_ENCODING, path, "encode documents", len(sample), len(sample),
-                         ours=path == ENCODE_LIVE),
-             lambda model=model: model.encode_document(sample, **options))
-            for path, model in models.items()]
+    jobs: list[tuple[Measurement, Callable[[], Any]]] = [
+        (Measurement(VOCABULARY_ENCODING, path, "encode documents", len(sample), len(sample),
+                     ours=path == ENCODE_LIVE),
+         lambda model=model: model.encode_document(sample, **options))  # type: ignore[misc]
+        for path, model in models.items()]
     records = ctx.session.recorder.turn_about(ctx.options.encode_repeats, jobs)
     stock = vectors[ENCODE_STOCK]
     for record in records:

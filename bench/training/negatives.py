@@ -51,7 +51,7 @@ def model_negatives(model: SparseEncoder, data: TrainingData, queries: list[str]
     keys = list(data.mine_corpus)
     docs = model.encode_document([data.mine_corpus[k] for k in keys], batch_size=64,
                                  convert_to_sparse_tensor=True, show_progress_bar=True)
-    runs = []
+    runs: list[dict[str, float]] = []
     for start in tqdm(range(0, len(queries), 256), desc="mining", unit="batch", leave=False):
         batch = model.encode_query(queries[start:start + 256], convert_to_sparse_tensor=True)
         scores = torch.sparse.mm(batch, docs.t()).to_dense()

@@ -37,6 +37,7 @@ def splade_loss(model: SparseEncoder, query_reg: float | None, doc_reg: float,
 
     ranking = losses.SparseMultipleNegativesRankingLoss(model)
     params = inspect.signature(losses.SpladeLoss.__init__).parameters
+    weights: dict[str, Any]
     if "query_regularizer_weight" in params:
         weights = {"query_regularizer_weight": query_reg, "document_regularizer_weight": doc_reg}
     else:  # sentence-transformers 5.0 pre-releases
