@@ -17,7 +17,6 @@ from pathlib import Path
 from bench.commands.checks import at_least, non_empty_text
 from bench.commands.options import add_common_options, parse_models
 from bench.errors import BenchError
-from bench.explain import compare_runs, explain_query, pick_query, stored_name
 from bench.io import write_text
 from bench.results import run_stem, table_dir
 from bench.retriever import Settings, default_cache_dir
@@ -57,14 +56,13 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from bench.explain import compare_runs, stored_name
+
     if args.runs:
         a, b = args.runs
         report = compare_runs(args.out, args.dataset, a, b, top=args.top, data_dir=args.data_dir)
-        path = (
-            table_dir(args.out, stored_name(args.dataset, args.data_dir))
-            / "explain"
-            / f"{run_stem(args.runs[0])}_vs_{run_stem(args.runs[1])}.md"
-        )
+        path = (table_dir(args.out, stored_name(args.dataset, args.data_dir))
+                / "explain" / f"{run_stem(a)}_vs_{run_stem(b)}.md")
     else:
         report, path = cmd_query(args)
     print(report)
@@ -77,6 +75,7 @@ def cmd_query(args: argparse.Namespace) -> tuple[str, Path]:
     from bench import registry
     from bench.datasets import load
     from bench.engine import open_engine
+    from bench.explain import explain_query, pick_query
 
     if not 1 <= len(args.retriever) <= 2:
         raise BenchError("explain: pass one or two retrievers, e.g. -r splade -r bm25")

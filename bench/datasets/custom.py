@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from bench.datasets import beir, shop_tables
 from bench.datasets.protocol import Source
 from bench.datasets.spec import DatasetSpec
 
@@ -26,6 +25,9 @@ class CustomLoader:
         self.NAME = spec.name
 
     def _module(self) -> ModuleType:
+        # imported on use: shop_tables needs pandas, which `import bench.datasets` should not pay for
+        from bench.datasets import beir, shop_tables
+
         return beir if self.spec.format == "beir" else shop_tables
 
     def missing(self, directory: Path) -> str | None:

@@ -1,10 +1,10 @@
 """The rows of a leaderboard table, as cells every format renders its own way (Markdown, LaTeX, HTML).
 
->>> header, rows = leaderboard_rows(board.tables[0], board)
->>> [cell.text for cell in rows[0][:4]]           # letter, retriever, queries, nDCG@10
-['b', 'dense', '310', '0.575']
+>>> header, rows = leaderboard_rows(board.tables[0], board)    # results/: crowdflower first
+>>> [cell.text for cell in rows[0][:4]]           # letter, retriever, queries, nDCG@10 (best first)
+['c', 'hybrid:bm25+dense', '47', '0.831']
 >>> cross_domain(board.main)["rows"][0]["label"]   # the cross-domain matrix, as data
-'crowdflower (`splade-ft-crowdflower`)'
+'crowdflower+homedepot (`splade-finetuned`)'
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 >>> board = read_leaderboard([Path("results")])                     # also several folders, --prefer
 >>> [table.label for table in board.tables], board.letters
 (['crowdflower', 'esci', 'homedepot'], {'bm25': 'a', 'dense': 'b', ...})
->>> board.tables[0].score("bm25"), board.tables[0].queries       # nDCG@10 mean, queries scored
+>>> board.tables[0].score("bm25"), board.tables[0].queries       # mean nDCG@10, queries scored
+(0.8023..., 47)
 
 Every folder holding a dataset.json (`results/<dataset>/`, and `results/<dataset>/variants/<v>/`
 for quick runs) is one `ResultTable`; a run is read only if its file matches the sha256 in its
