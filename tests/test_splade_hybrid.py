@@ -98,6 +98,7 @@ def test_splade_finds_relevant_products(data, indexed):
     assert best_score == pytest.approx(dot(query_vector, doc_vector), rel=1e-4)
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_dense_scores_are_cosine(data, indexed):
     dense = indexed["dense"]
     qid = sorted(data.queries)[0]
@@ -110,6 +111,7 @@ def test_dense_scores_are_cosine(data, indexed):
     assert ndcg(data, dense.search(data.queries, K)) > 3 * ndcg(data, random_run(data, K)) + 0.1
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_reindexing_reuses_the_engine_and_the_encodings(data, indexed, settings, tmp_path):
     again = registry.create("splade", settings)
     again.index(data.corpus)
@@ -153,6 +155,7 @@ def test_hybrid_fuses_exactly_like_ranx(data, indexed, settings):
     assert ndcg(data, run) > 3 * ndcg(data, random_run(data, K)) + 0.1
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_prefetch_limit_is_an_option(data, indexed, settings):
     options = {"prefetch_limit": 20}
     hybrid = Hybrid(
@@ -207,6 +210,7 @@ def test_server_path_gives_the_same_results(data, indexed):
         engine.close()
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_cache_keys_are_the_texts(data, indexed):
     splade = indexed["splade"]
     keys = [text_key(doc.contents) for doc in data.corpus.values()]
