@@ -58,7 +58,7 @@ HUB_IGNORE = [
 # ---------------------------------------------------------------- locating models
 
 
-def default_model_dir(kind: Kind) -> Path:
+def shipped_model_dir(kind: Kind) -> Path:
     """The offline default: a model directory inside an installed wheel (never imported)."""
     if kind == "sparse":
         spec = importlib.util.find_spec("cognition")  # locating only: importing cognition runs its code
@@ -79,7 +79,7 @@ def default_model_dir(kind: Kind) -> Path:
 def resolve_model(model: str | None, kind: Kind) -> Path:
     """A local, validated model directory for `model` (None = the offline default, a path, or a hub name)."""
     if model is None:
-        return check_model_dir(default_model_dir(kind), DEFAULT_LABELS[kind], kind)
+        return check_model_dir(shipped_model_dir(kind), DEFAULT_LABELS[kind], kind)
     path = Path(model).expanduser()
     if path.exists() or model.startswith(("/", ".", "~")) or model.count("/") > 1:
         return check_model_dir(path, model, kind)
@@ -405,8 +405,8 @@ class EncoderRetriever(EngineRetriever):
         model.max_seq_length = min(model.max_seq_length or self.settings.max_seq_length,
                                    self.settings.max_seq_length)
         if self.kind == "sparse":
-            from bench.splade_pooling import use_max_first_pooling
-            from bench.vocabulary import use_live_rows
+            from bench.splade.pooling import use_max_first_pooling
+            from bench.splade.vocabulary import use_live_rows
 
             use_max_first_pooling(model)  # the same vectors, 1.6x faster on CPU
             # a `bench train --vocabulary data` model: score only the head rows that can activate

@@ -1,114 +1,29 @@
-"""`python -m bench explain`: why does a retriever rank what it ranks, and where do two differ?
+"""Why does a retriever rank what it ranks, and where do two differ? (`python -m bench explain`)
 
-    python -m bench explain -d homedepot --query "cordless drill" -r splade -r bm25
-    python -m bench explain -d homedepot --query-id 1234 -r splade-finetuned -r splade
-    python -m bench explain -d homedepot --runs bm25 splade        # stored runs, per-query nDCG@10
+>>> print(explain_query(dataset, "cordless drill", None, [splade, bm25], k=10))   # query mode
+>>> print(compare_runs(Path("results"), "homedepot", "bm25", "splade"))           # runs mode
 
 Query mode shows the query's expansion terms (SPLADE: the top-weighted vocabulary terms of
 its sparse vector) and each retriever's top-k products side by side, with grades when the
 query is judged. Runs mode reads results/<dataset>/runs/ and lists the queries where the two
-retrievers differ most on nDCG@10. Both print a report and save it as Markdown under
-results/<dataset>/explain/.
+retrievers differ most on nDCG@10. Both return a Markdown report; the command
+(bench/commands/explain.py) prints it and saves it under results/<dataset>/explain/.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.checks import at_least, non_empty_text
 from bench.data import Dataset, Run
 from bench.errors import BenchError
-from bench.io import read_json, write_text
+from bench.io import read_json
+from bench.leaderboard.cells import markdown_table
 from bench.metrics import per_query
-from bench.options import add_common_options, parse_models
-from bench.results import UnverifiedRun, dataset_dir, load_verified_run, read_trec_qrels, run_path, run_stem
-from bench.retriever import Retriever, Settings, default_cache_dir
-from bench.tables import markdown_table
+from bench.results import UnverifiedRun, load_verified_run, read_trec_qrels, run_path, table_dir
+from bench.retriever import Retriever
 
 TITLE_WIDTH = 48
-
-
-def add_command(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "explain", help="a query's expansions and top products side by side, or per-query wins of two runs"
-    )
-    parser.add_argument("-d", "--dataset", required=True, metavar="NAME")
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--query", type=non_empty_text, metavar="TEXT", help="any query text")
-    what.add_argument("--query-id", metavar="ID", help="a test query of the dataset (grades shown)")
-    what.add_argument("--runs", nargs=2, metavar=("A", "B"), help="compare two stored runs per query")
-    parser.add_argument(
-        "-r",
-        "--retriever",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="one or two retrievers (query mode)",
-    )
-    parser.add_argument("--k", type=at_least(1), default=10, help="products per retriever (default 10)")
-    parser.add_argument("--top", type=at_least(1), default=15,
-                        help="queries listed each way (runs mode, default 15)")
-    parser.add_argument("--terms", type=at_least(1), default=20, help="expansion terms shown (default 20)")
-    parser.add_argument(
-        "--limit-queries",
-        type=at_least(1),
-        metavar="N",
-        help="the same query sample as `run --limit-queries N` (query mode)",
-    )
-    parser.add_argument("--model", action="append", default=[], metavar="[RETRIEVER=]MODEL")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (encoders)")
-    add_common_options(parser)
-    parser.set_defaults(func=cmd_explain)
-
-
-def cmd_explain(args: argparse.Namespace) -> int:
-    if args.runs:
-        report = compare_runs(args.out, args.dataset, *args.runs, top=args.top, data_dir=args.data_dir)
-        path = (
-            dataset_dir(args.out, stored_name(args.dataset, args.data_dir))
-            / "explain"
-            / f"{run_stem(args.runs[0])}_vs_{run_stem(args.runs[1])}.md"
-        )
-    else:
-        report, path = cmd_query(args)
-    print(report)
-    write_text(path, report)
-    print(f"saved {path}")
-    return 0
-
-
-def cmd_query(args: argparse.Namespace) -> tuple[str, Path]:
-    from bench import registry
-    from bench.datasets import load
-    from bench.engine import open_engine
-
-    if not 1 <= len(args.retriever) <= 2:
-        raise BenchError("explain: pass one or two retrievers, e.g. -r splade -r bm25")
-    dataset = load(args.dataset, split="test", data_dir=args.data_dir, limit_queries=args.limit_queries)
-    query_id, text = pick_query(dataset, args.query, args.query_id)
-    models = parse_models(args.model, args.retriever)
-    engine = open_engine(args.qdrant_url, args.cache_dir or default_cache_dir())
-    try:
-        retrievers = []
-        for name in args.retriever:
-            settings = Settings(
-                cache_dir=args.cache_dir or default_cache_dir(),
-                engine=engine,
-                model=models.get(name),
-                device=args.device,
-            )
-            retriever = registry.create(name, settings)
-            retriever.index(dataset.corpus)
-            retrievers.append(retriever)
-        report = explain_query(dataset, text, query_id, retrievers, k=args.k, terms=args.terms)
-    finally:
-        engine.close()
-    slug = query_id or re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
-    stem = "_vs_".join(run_stem(name) for name in args.retriever)
-    return report, dataset_dir(args.out, dataset.name) / "explain" / f"query-{slug}_{stem}.md"
 
 
 def pick_query(dataset: Dataset, text: str | None, query_id: str | None) -> tuple[str | None, str]:
@@ -192,7 +107,7 @@ def grade_label(grades: dict[str, int], doc_id: str) -> str:
 def compare_runs(out: Path, dataset: str, a: str, b: str, top: int = 15, data_dir: Path | None = None) -> str:
     """Markdown: per-query nDCG@10 of stored runs `a` and `b`, largest differences first."""
     name = stored_name(dataset, data_dir)
-    folder = dataset_dir(out, name)
+    folder = table_dir(out, name)
     qrels = read_trec_qrels(folder / "qrels.trec")
     meta_path = folder / "dataset.json"
     if not meta_path.is_file():

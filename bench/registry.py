@@ -14,8 +14,10 @@ import importlib
 from importlib.metadata import entry_points
 
 from bench.errors import BenchError
+from bench.models import DEFAULT_MODEL_NAME, DOC_MODEL_NAME, SINGLE_DOMAIN_MODELS
 from bench.retriever import Retriever, Settings
 
+FINETUNED = "retrievers.splade_finetuned:SpladeFinetuned"  # one class, one models/<name> per name
 BUILTIN = {
     "bm25": "retrievers.bm25:BM25",
     "bm25-rank": "retrievers.bm25_rank:BM25Rank",
@@ -23,14 +25,13 @@ BUILTIN = {
     "bm25-tuned": "retrievers.bm25_tuned:BM25Tuned",
     "dense": "retrievers.dense:Dense",
     "splade": "retrievers.splade:Splade",
-    "splade-finetuned": "retrievers.splade_finetuned:SpladeFinetuned",
+    DEFAULT_MODEL_NAME: FINETUNED,
     # Inference-free SPLADE (models/splade-doc): documents encoded, queries a tokenizer lookup.
-    "splade-doc": "retrievers.splade_doc:SpladeDoc",
+    DOC_MODEL_NAME: "retrievers.splade_doc:SpladeDoc",
     # Single-domain fine-tuned models, for the cross-domain matrix (models/<name>).
-    "splade-ft-homedepot": "retrievers.splade_finetuned:SpladeFinetuned",
-    "splade-ft-crowdflower": "retrievers.splade_finetuned:SpladeFinetuned",
+    **dict.fromkeys(SINGLE_DOMAIN_MODELS, FINETUNED),
 }
-HYBRIDS = ["hybrid:splade+dense", "hybrid:bm25+dense", "hybrid:bm25+splade-finetuned"]
+HYBRIDS = ["hybrid:splade+dense", "hybrid:bm25+dense", f"hybrid:bm25+{DEFAULT_MODEL_NAME}"]
 ENTRY_POINT_GROUP = "bench.retrievers"
 
 
@@ -69,7 +70,7 @@ def create(name: str, settings: Settings) -> Retriever:
     """An instance of the adapter called `name`."""
     cls = load_class(name)
     if name.startswith("hybrid:"):
-        return cls(name, settings)  # type: ignore[call-arg]
+        return cls(name, settings)  # type: ignore[call-arg, arg-type]  # Hybrid takes its name first
     retriever = cls(settings)
-    retriever.name = name  # an entry point may register one class under several names
+    retriever.name = name  # type: ignore[misc]  # an entry point may register one class under several names
     return retriever

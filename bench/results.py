@@ -85,7 +85,7 @@ def run_stem(retriever: str) -> str:
     return retriever.replace(":", "_").replace("/", "_")
 
 
-def dataset_dir(out: Path, dataset: str, variant: str | None = None) -> Path:
+def table_dir(out: Path, dataset: str, variant: str | None = None) -> Path:
     """`out/<dataset>` for the full protocol, `out/<dataset>/variants/<variant>` for a variant."""
     folder = Path(out) / dataset
     return folder if variant is None else folder / "variants" / variant
@@ -94,10 +94,10 @@ def dataset_dir(out: Path, dataset: str, variant: str | None = None) -> Path:
 def run_path(
     out: Path, dataset: str, retriever: str, suffix: str = ".trec", variant: str | None = None
 ) -> Path:
-    return dataset_dir(out, dataset, variant) / "runs" / f"{run_stem(retriever)}{suffix}"
+    return table_dir(out, dataset, variant) / "runs" / f"{run_stem(retriever)}{suffix}"
 
 
-def result_dirs(out: Path) -> list[Path]:
+def table_dirs(out: Path) -> list[Path]:
     """Every folder of `out` holding a dataset.json: full-protocol ones first, then variants.
 
     Each is one independent table: its runs were scored on its own queries only.

@@ -44,8 +44,8 @@ from bench.results import (
     PROTOCOL_SEED,
     UnverifiedRun,
     canonical_run,
-    dataset_dir,
     run_path,
+    table_dir,
     variant_name,
     verify_run,
     write_trec_qrels,
@@ -269,7 +269,7 @@ def _latencies(retriever: Retriever, queries: dict[str, str], options: RunOption
 
 def _write_dataset(dataset: Dataset, out: Path, variant: str | None) -> None:
     """qrels.trec and dataset.json of the folder these runs go to (only its own queries)."""
-    folder = dataset_dir(out, dataset.name, variant)
+    folder = table_dir(out, dataset.name, variant)
     write_trec_qrels(folder / "qrels.trec", dataset.qrels)
     write_json(folder / "dataset.json", {
         "name": dataset.name,

@@ -7,7 +7,7 @@
 The model is a SparseEncoder whose Router sends documents through SPLADE (transformer + pooling)
 and queries through a SparseStaticEmbedding: one trained weight per vocabulary token, so a
 query's vector is the weights of its own tokens. `run --all` trains models/splade-doc when it is
-missing (bench.train.ensure_default_model: from models/splade-finetuned when that is complete);
+missing (bench.training.ensure_default_model: from models/splade-finetuned when that is complete);
 by hand: `python -m bench train --architecture inference-free --dataset homedepot,crowdflower
 --doc-reg 3e-4 --doc-reg-threshold 32 --output models/splade-doc`.
 Queries are encoded here directly from the tokenizer and the weight vector (the same vector as
@@ -22,12 +22,13 @@ import numpy as np
 
 from bench.engine import SparseVector, Vector
 from bench.errors import BenchError
-from bench.train import is_inference_free
+from bench.models import DOC_MODEL_NAME
+from bench.splade.inference_free import is_inference_free
 from retrievers.splade_finetuned import SpladeFinetuned
 
 
 class SpladeDoc(SpladeFinetuned):
-    name = "splade-doc"
+    name = DOC_MODEL_NAME
 
     @functools.cached_property
     def query_weights(self) -> tuple[object, np.ndarray]:

@@ -7,10 +7,10 @@
 The model directory is `Settings.model` when given, else `models/<retriever name>`: the
 default `splade-finetuned` is one multi-domain model trained on the train splits of every
 present dataset (`run --all` trains it, then splade-doc, when missing:
-`bench.train.ensure_default_model`). A model saved by `--vocabulary data` encodes with its live
-head rows only (the same vectors, bench/vocabulary.py). Registering the same class under another
+`bench.training.ensure_default_model`). A model saved by `--vocabulary data` encodes with its live
+head rows only (the same vectors, bench/splade/vocabulary.py). Registering the same class under another
 name, e.g. `splade-ft-homedepot`, benchmarks `models/splade-ft-homedepot` (the cross-domain
-matrix: `bench.train.cross_domain_models()`).
+matrix: `bench.models.cross_domain_models()`).
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.io import read_json
-from bench.train import MARKER, MODELS_DIR, is_complete, partial_dir
+from bench.models import DEFAULT_MODEL_NAME, MARKER, default_model_dir, is_complete, partial_dir
 from retrievers.splade import Splade
 
 
 class SpladeFinetuned(Splade):
-    name = "splade-finetuned"
+    name = DEFAULT_MODEL_NAME
 
     @property
     def model_name(self) -> str | None:
         if self.settings.model:
             return self.settings.model
-        model_dir = MODELS_DIR / self.name
+        model_dir = default_model_dir(self.name)
         if not is_complete(model_dir):
             staging = partial_dir(model_dir)
             interrupted = f" (an interrupted run is in {staging})" if staging.exists() else ""

@@ -252,7 +252,7 @@ def test_names_paths_and_data_dir_folders(tmp_path, crowdflower_rows):
 PLUGIN = '''
 from pathlib import Path
 from bench.datasets import beir
-from bench.datasets.custom import detect
+from bench.datasets.spec import detect
 
 FOLDER = Path(__file__).parent / "shop_data"
 
@@ -314,7 +314,7 @@ def test_cli_lists_plugins_and_custom_folders_and_runs_a_path(tmp_path, esci_bei
 
 def test_train_split_of_a_path_dataset_feeds_training(tmp_path, crowdflower_rows):
     """`train` reads a dataset's train split through `load`; a path works there as a name does."""
-    from bench.train import load_train_splits
+    from bench.training.data import load_train_splits
 
     shop = write_shop(tmp_path / "my-shop", crowdflower_rows)
     [split] = load_train_splits([str(shop)], None, 42)

@@ -13,8 +13,8 @@ from bench.datasets import REPO_DATA_DIR, load, missing
 from bench.errors import BenchError
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DESCRIPTIONS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "homedepot"
-                       / "partial-descriptions" / "product_descriptions.csv")
+# the first 185,322 bytes of the publisher's product_descriptions.csv: 200 complete rows, then a cut one
+PARTIAL_DESCRIPTIONS = FIXTURES / "homedepot-partial-descriptions" / "product_descriptions.csv"
 HD_HEADER = "id,product_uid,product_title,search_term,relevance\n"
 HD_ROWS = ('2,100001,Simpson Strong-Tie 12-Gauge Angle,angle bracket,3\n'
            '3,100001,Simpson Strong-Tie 12-Gauge Angle,l bracket,2.5\n'
@@ -125,20 +125,19 @@ def test_truncated_csv_row(tmp_path):
 
 
 def test_real_partial_descriptions_file(tmp_path):
-    """The real first 1.28 MB of product_descriptions.csv: its cut last row is reported; without it, joined"""
-    if not SHARED_DESCRIPTIONS.is_file():
-        pytest.skip("publisher's partial file not on this machine")
+    """The start of the real product_descriptions.csv, cut mid-row: the cut row is reported; without it,
+    the descriptions are joined to their products"""
     data = tmp_path / "homedepot"
     data.mkdir()
     shutil.copy(REPO_DATA_DIR / "homedepot" / "train.csv.zip", data)
-    shutil.copy(SHARED_DESCRIPTIONS, data)
+    shutil.copy(PARTIAL_DESCRIPTIONS, data)
     one_line_error("homedepot", tmp_path, "product_descriptions.csv", "truncated")
-    lines = SHARED_DESCRIPTIONS.read_bytes().split(b"\n")
-    complete = b"\n".join(line for line in lines if not line.startswith(b"101388,"))
+    lines = PARTIAL_DESCRIPTIONS.read_bytes().split(b"\n")
+    complete = b"\n".join(line for line in lines if not line.startswith(b"100201,"))
     (data / "product_descriptions.csv").write_bytes(complete)
     ds = load("homedepot", "train", data_dir=tmp_path)
     described = [doc for doc in ds.corpus.values() if doc.text]
-    assert described and all(100001 <= int(doc.doc_id) <= 101387 for doc in described)
+    assert described and all(100001 <= int(doc.doc_id) <= 100200 for doc in described)
     assert any("descriptions joined" in note for note in ds.notes)
 
 

@@ -65,6 +65,12 @@ def test_pip_install_runs_from_any_directory(tmp_path):
     assert "crowdflower test: 47 queries, 9913 products" in stats.stdout
     verified = run("-m", "bench", "data", "verify", "homedepot")
     assert verified.returncode == 0 and "homedepot: ok" in verified.stdout, verified.stdout + verified.stderr
+    # package data besides the datasets: Qdrant's published numbers, which the leaderboard reads
+    reference = run("-c", "from bench.leaderboard.qdrant import REFERENCE_FILE, qdrant_reference; "
+                    "print(REFERENCE_FILE); print(sorted(qdrant_reference()['ndcg@10']))")
+    assert reference.returncode == 0, reference.stderr
+    shipped_file = venv_site / "bench" / "leaderboard" / "qdrant_reference.json"
+    assert reference.stdout.splitlines() == [str(shipped_file), "['esci', 'homedepot', 'wands']"]
 
 
 def test_data_dir_rule(tmp_path, monkeypatch):

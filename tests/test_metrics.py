@@ -16,7 +16,7 @@ from scipy.stats import ttest_rel
 from bench import uncertainty
 from bench.data import Dataset
 from bench.errors import BenchError
-from bench.evidence import analyse
+from bench.leaderboard.evidence import analyse
 from bench.metrics import METRICS, compare, evaluate, family, holm, per_query, pool, pool_scores
 from bench.results import read_trec_qrels, read_trec_run
 from bench.twins import agreement, sentence, split_checks

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from bench.cli import main
-from bench.page import SCREENSHOT_SIZE, find_browser
+from bench.leaderboard.page import SCREENSHOT_SIZE, find_browser
 
 pytestmark = pytest.mark.slow  # encodes ESCI's 658 products with SPLADE-tiny once for the module
 BROWSER = find_browser()

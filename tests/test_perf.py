@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.commands.perf import parse_sizes
 from bench.errors import BenchError
-from bench.perf import PerfOptions, parse_sizes
-from bench.perf import steps as perf_steps
+from bench.perf import PerfOptions, path_names
 from bench.perf import training as perf_training
 
 SECTIONS = ["## Targets", "## bm25", "## sparse search", "## dense search", "## hybrid",
@@ -18,20 +18,20 @@ SECTIONS = ["## Targets", "## bm25", "## sparse search", "## dense search", "## 
             "## training step", "## Growth with corpus size",
             "## How this was measured"]
 EXPECTED = {
-    ("bm25", perf_steps.BM25_ENGINE, "index"), ("bm25", perf_steps.BM25_ENGINE, "search"),
-    ("bm25", perf_steps.BM25_RANK, "index"), ("bm25", perf_steps.BM25_RANK, "search"),
-    ("bm25", perf_steps.BM25S, "index"), ("bm25", perf_steps.BM25S, "search"),
-    ("sparse search", perf_steps.SPARSE_ADAPTER, "search"),
-    ("sparse search", perf_steps.SPARSE_RAW, "search"),
-    ("sparse search", perf_steps.SPARSE_CLIENT, "search"),
-    ("sparse search", perf_steps.SPARSE_SCIPY, "search"),
-    ("dense search", perf_steps.DENSE_ADAPTER, "search"), ("dense search", perf_steps.DENSE_EXACT, "search"),
-    ("dense search", perf_steps.DENSE_NUMPY, "search"),
-    ("hybrid", perf_steps.HYBRID_FUSED, "search"), ("hybrid", perf_steps.HYBRID_RANX, "search"),
-    ("encoding: splade", perf_steps.ENCODE_COLD, "encode documents"),
-    ("encoding: splade", perf_steps.ENCODE_RAW_DOCS, "encode documents"),
-    ("encoding: dense", perf_steps.ENCODE_CACHED, "encode documents"),
-    ("encoding: dense", perf_steps.ENCODE_RAW_QUERIES, "encode queries"),
+    ("bm25", path_names.BM25_ENGINE, "index"), ("bm25", path_names.BM25_ENGINE, "search"),
+    ("bm25", path_names.BM25_RANK, "index"), ("bm25", path_names.BM25_RANK, "search"),
+    ("bm25", path_names.BM25S, "index"), ("bm25", path_names.BM25S, "search"),
+    ("sparse search", path_names.SPARSE_ADAPTER, "search"),
+    ("sparse search", path_names.SPARSE_RAW, "search"),
+    ("sparse search", path_names.SPARSE_CLIENT, "search"),
+    ("sparse search", path_names.SPARSE_SCIPY, "search"),
+    ("dense search", path_names.DENSE_ADAPTER, "search"), ("dense search", path_names.DENSE_EXACT, "search"),
+    ("dense search", path_names.DENSE_NUMPY, "search"),
+    ("hybrid", path_names.HYBRID_FUSED, "search"), ("hybrid", path_names.HYBRID_RANX, "search"),
+    ("encoding: splade", path_names.ENCODE_COLD, "encode documents"),
+    ("encoding: splade", path_names.ENCODE_RAW_DOCS, "encode documents"),
+    ("encoding: dense", path_names.ENCODE_CACHED, "encode documents"),
+    ("encoding: dense", path_names.ENCODE_RAW_QUERIES, "encode queries"),
     *((perf_training.VOCABULARY_ENCODING, path, "encode documents")
       for path in (perf_training.ENCODE_LIVE, perf_training.ENCODE_FULL_HEAD, perf_training.ENCODE_STOCK)),
     *((perf_training.TRAINING, path, perf_training.TRAIN_PHASE)
@@ -66,7 +66,7 @@ def test_perf_writes_every_section(perf_run: Path) -> None:
     assert sum("adapter vs raw sentence-transformers" in name for name in names) == 4
     assert sum(name.startswith("training step:") for name in names) == 2
     slopes = {(g["step"], g["path"], g["phase"]) for g in report["growth"]}
-    assert ("bm25", perf_steps.BM25_ENGINE, "search") in slopes
+    assert ("bm25", path_names.BM25_ENGINE, "search") in slopes
     png = perf_run / "plots" / "perf-quick_scaling.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list((perf_run / "cache").glob("perf-tmp-*")), "the temporary cache is deleted"
@@ -79,12 +79,12 @@ def test_baselines_return_what_our_paths_return(perf_run: Path) -> None:
     overlaps = {(m["step"], m["path"], m["size"]): m["extra"]["top10_overlap_with_ours"]
                 for m in report["measurements"] if "top10_overlap_with_ours" in m["extra"]}
     for size in (50, 120):
-        assert overlaps[("sparse search", perf_steps.SPARSE_SCIPY, size)] >= 0.95
-        assert overlaps[("dense search", perf_steps.DENSE_NUMPY, size)] >= 0.95
-        assert overlaps[("dense search", perf_steps.DENSE_EXACT, size)] >= 0.95
-        assert overlaps[("hybrid", perf_steps.HYBRID_RANX, size)] >= 0.9
-        assert overlaps[("bm25", perf_steps.BM25S, size)] >= 0.9
-        assert overlaps[("bm25", perf_steps.BM25_RANK, size)] >= 0.9
+        assert overlaps[("sparse search", path_names.SPARSE_SCIPY, size)] >= 0.95
+        assert overlaps[("dense search", path_names.DENSE_NUMPY, size)] >= 0.95
+        assert overlaps[("dense search", path_names.DENSE_EXACT, size)] >= 0.95
+        assert overlaps[("hybrid", path_names.HYBRID_RANX, size)] >= 0.9
+        assert overlaps[("bm25", path_names.BM25S, size)] >= 0.9
+        assert overlaps[("bm25", path_names.BM25_RANK, size)] >= 0.9
     # the live-row head of a --vocabulary data model gives the full head's vectors
     differences = [m["extra"]["max_abs_difference_vs_stock"] for m in report["measurements"]
                    if m["step"] == perf_training.VOCABULARY_ENCODING]

@@ -1,4 +1,4 @@
-"""bench.report on results folders of real Home Depot runs, stored with bench.results as the runner does."""
+"""bench.leaderboard on results folders of real Home Depot runs, stored with bench.results as `run` does."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from bench import report
+from bench import leaderboard
 from bench.cli import main
 from bench.data import Dataset, Qrels, Run
 from bench.environment import environment
 from bench.errors import BenchError
 from bench.io import read_json, write_json
-from bench.results import canonical_run, dataset_dir, ranked, run_path, write_trec_qrels, write_trec_run
+from bench.leaderboard.exports import VERSUS_COLUMNS
+from bench.results import canonical_run, ranked, run_path, table_dir, write_trec_qrels, write_trec_run
 from retrievers.bm25_rank import BM25Rank
 
 pytrec_eval = pytest.importorskip("pytrec_eval", reason="pip install -e '.[test]' (pytrec-eval-terrier)")
@@ -39,7 +40,7 @@ def store(out: Path, dataset: str, retriever: str, run: Run, variant: str | None
 
 
 def store_dataset(out: Path, dataset: Dataset, qrels: Qrels, variant: str | None = None) -> None:
-    folder = dataset_dir(out, dataset.name, variant)
+    folder = table_dir(out, dataset.name, variant)
     write_trec_qrels(folder / "qrels.trec", qrels)
     write_json(folder / "dataset.json", {
         "name": dataset.name, "split": dataset.split, "variant": variant, "queries": len(qrels),
@@ -107,7 +108,7 @@ def copy_of(results: Path, target: Path) -> Path:
 def built(results: Path, tmp_path: Path) -> Path:
     """A private copy of the stored results with the leaderboard built in it."""
     copy = copy_of(results, tmp_path / "results")
-    paths = report.build(copy)
+    paths = leaderboard.build(copy)
     assert sorted(p.relative_to(copy).as_posix() for p in paths) == sorted(OUTPUTS)
     return copy
 
@@ -158,7 +159,9 @@ def test_build_writes_tables_and_plots(results: Path, tmp_path: Path, homedepot:
     assert quick["bm25"]["ndcg@10"] != full["bm25"]["ndcg@10"]  # scored on its own 50 queries
 
     md = (out / "leaderboard.md").read_text()
-    assert "paired Student's t-test" in md and "alpha = 0.05" in md and "Holm" in md
+    # how many tests each Holm correction covers: every ranked system against bm25, the twin left
+    # out (a check, not a system): by-gain and reversed in the full table, reversed in the quick run
+    assert "every system against `bm25` (1, 2 tests per metric), Holm-corrected over that family" in md
     assert "a = `bm25`, b = `by-gain`, c = `reversed`" in md  # the twin has no letter: it is not ranked
     quick_part = md.split("## Quick runs (not the protocol)")[1]
     table = {row["Retriever"]: row for row in md_table(md, f"## {homedepot.name}")}
@@ -233,7 +236,7 @@ def test_every_system_is_compared_with_bm25_by_interval_and_wins(
     for name in ("by-gain", "reversed"):
         versus = data["retrievers"][name]["vs_baseline"]
         assert versus == {key: pytest.approx(float(full[name][column]))  # the CSV says the same
-                          for column, key in report.VERSUS_COLUMNS.items()}
+                          for column, key in VERSUS_COLUMNS.items()}
         assert versus["ci95_low"] < versus["delta"] < versus["ci95_high"]
         assert versus["wins"] + versus["ties"] + versus["losses"] == 300
     # by-gain is the ideal ranking (nDCG@10 = 1): it never loses, and ties where bm25 is ideal too.
@@ -275,7 +278,7 @@ def test_a_twin_is_a_check_line_that_says_how_it_differs(results: Path, tmp_path
     (first, a), (second, b) = ranked(run[query], 2)
     run[query][first], run[query][second] = b, a
     store(out, homedepot.name, "bm25-rank", run, **bm25_run[1])
-    report.build(out)
+    leaderboard.build(out)
     md = (out / "leaderboard.md").read_text()
     assert "`bm25-rank` differs from `bm25`: a different nDCG@10 on 1 of 300 queries" in md
     assert "a different top 10 on 1; product scores differ by up to" in md
@@ -322,7 +325,7 @@ def test_latex_tables_are_booktabs_with_bold_and_significance(results: Path, tmp
 def test_rebuild_is_byte_identical(results: Path, tmp_path: Path) -> None:
     out = built(results, tmp_path)
     first = {name: (out / name).read_bytes() for name in OUTPUTS}
-    report.build(out)
+    leaderboard.build(out)
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == first
 
 
@@ -342,7 +345,7 @@ def test_a_broken_table_raises_and_keeps_the_previous_leaderboard(
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     breakage(out / homedepot.name)
     with pytest.raises(BenchError, match=message):
-        report.build(out)
+        leaderboard.build(out)
     after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     for name in OUTPUTS:
         assert after[out / name] == before[out / name]
@@ -370,7 +373,7 @@ def test_an_unverifiable_run_is_skipped_with_one_line(
 ) -> None:
     out = copy_of(results, tmp_path / "results")
     breakage(out / homedepot.name / "runs")
-    report.build(out)
+    leaderboard.build(out)
     skipped = [line for line in capsys.readouterr().out.splitlines() if line.startswith("skip ")]
     assert len(skipped) == 1 and why in skipped[0] and "reversed" in skipped[0]
     full = {row["retriever"] for row in csv_rows(out) if not row["variant"]}
@@ -381,13 +384,13 @@ def test_no_runs_is_a_one_line_error_and_interrupted_runs_are_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(BenchError, match="no finished runs"):
-        report.build(tmp_path)
+        leaderboard.build(tmp_path)
     folder = tmp_path / "toy"
     write_trec_qrels(folder / "qrels.trec", {"q1": {"d1": 1}})
     write_json(folder / "dataset.json", {"name": "toy", "relevant_grade": 1})
     write_trec_run(folder / "runs" / "bm25.trec", {"q1": {"d1": 1.0}}, "bm25")  # no .json: interrupted
     with pytest.raises(BenchError, match="no finished runs"):
-        report.build(tmp_path)
+        leaderboard.build(tmp_path)
     assert "skip" in capsys.readouterr().out
     assert not list(tmp_path.glob("leaderboard.*"))
 

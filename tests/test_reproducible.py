@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.results import read_trec_qrels, read_trec_run, result_dirs
+from bench.results import read_trec_qrels, read_trec_run, table_dirs
 
 pytrec_eval = pytest.importorskip("pytrec_eval", reason="pip install -e '.[test]' (pytrec-eval-terrier)")
 
@@ -85,7 +85,7 @@ def trec_eval_deltas(out: Path) -> tuple[float, int]:
     board = json.loads((out / "leaderboard.json").read_text())
     tables = {**board["datasets"], **board["variants"]}
     worst, checked = 0.0, 0
-    for folder in result_dirs(out):
+    for folder in table_dirs(out):
         dataset = json.loads((folder / "dataset.json").read_text())
         grade = dataset["relevant_grade"]
         qrels = read_trec_qrels(folder / "qrels.trec")

@@ -16,8 +16,8 @@ from bench.results import (
     canonical_run,
     load_verified_run,
     read_trec_run,
-    result_dirs,
     run_path,
+    table_dirs,
     trec_run_text,
     verify_run,
 )
@@ -125,7 +125,7 @@ def test_quick_runs_live_apart_and_never_touch_the_full_run(
 
     quick = out_dir / "esci" / "variants" / "q20-seed42-k100"
     other_k = out_dir / "esci" / "variants" / "qall-seed42-k10"
-    assert result_dirs(out_dir) == [out_dir / "esci", quick, other_k]
+    assert table_dirs(out_dir) == [out_dir / "esci", quick, other_k]
     assert sha256_file(stored.with_suffix(".trec")) == full_sha
     assert verify_run(stored)["queries"] == 310
 

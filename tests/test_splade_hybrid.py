@@ -1,7 +1,7 @@
 """SPLADE, dense and hybrid adapters on a real Home Depot slice, in Qdrant Edge and qdrant-client.
 
 The hybrid's RRF is checked against ranx `fuse(method="rrf")`, an independent implementation,
-run over the two components' own runs (same constant, `engine.rrf_k`, ranks from 1). Each
+run over the two components' own runs (same constant, `retrievers.hybrid.RRF_K`, ranks from 1). Each
 component run is handed to ranx with its ranks as strictly decreasing scores, because ranx
 orders tied scores its own way, while the hybrid ranks ties by the one tie convention
 (bench.results: doc id descending). Qdrant's own RRF query is not used for this reason: it
@@ -26,7 +26,7 @@ from bench.engine.edge import EdgeEngine
 from bench.errors import BenchError
 from bench.results import canonical_run
 from bench.retriever import EngineRetriever, Retriever, Settings
-from retrievers.hybrid import Hybrid
+from retrievers.hybrid import RRF_K, Hybrid
 
 K = 10
 
@@ -98,6 +98,7 @@ def test_splade_finds_relevant_products(data, indexed):
     assert best_score == pytest.approx(dot(query_vector, doc_vector), rel=1e-4)
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_dense_scores_are_cosine(data, indexed):
     dense = indexed["dense"]
     qid = sorted(data.queries)[0]
@@ -110,6 +111,7 @@ def test_dense_scores_are_cosine(data, indexed):
     assert ndcg(data, dense.search(data.queries, K)) > 3 * ndcg(data, random_run(data, K)) + 0.1
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_reindexing_reuses_the_engine_and_the_encodings(data, indexed, settings, tmp_path):
     again = registry.create("splade", settings)
     again.index(data.corpus)
@@ -139,7 +141,7 @@ def test_hybrid_fuses_exactly_like_ranx(data, indexed, settings):
 
     info = hybrid.info()
     rrf_k, limit = info["fusion"]["rrf_k"], info["fusion"]["prefetch_limit"]
-    assert rrf_k == settings.engine.rrf_k and limit == 100
+    assert rrf_k == RRF_K == 60 and limit == 100
     assert set(info["components"]) == {"splade", "dense"}
 
     # ranx over the components' own runs, each cut at the prefetch limit, ranks as scores
@@ -153,6 +155,7 @@ def test_hybrid_fuses_exactly_like_ranx(data, indexed, settings):
     assert ndcg(data, run) > 3 * ndcg(data, random_run(data, K)) + 0.1
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_prefetch_limit_is_an_option(data, indexed, settings):
     options = {"prefetch_limit": 20}
     hybrid = Hybrid(
@@ -207,6 +210,7 @@ def test_server_path_gives_the_same_results(data, indexed):
         engine.close()
 
 
+@pytest.mark.slow  # the `indexed` fixture encodes 1,500 products with SPLADE and MiniLM (60-80 s on 2 cores)
 def test_cache_keys_are_the_texts(data, indexed):
     splade = indexed["splade"]
     keys = [text_key(doc.contents) for doc in data.corpus.values()]

@@ -1,4 +1,4 @@
-"""bench/splade_pooling.py: max-first pooling gives SpladePooling's vectors and gradients exactly.
+"""bench/splade/pooling.py: max-first pooling gives SpladePooling's vectors and gradients exactly.
 
 Real CrowdFlower products (titles and long descriptions, so batches carry padding) and the
 offline SPLADE-tiny model.
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from bench.encoders import load_sparse
-from bench.splade_pooling import use_max_first_pooling
-from bench.train import splade_loss
+from bench.splade.pooling import use_max_first_pooling
+from bench.training.recipe import splade_loss
 
 
 @pytest.fixture(scope="module")

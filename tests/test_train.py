@@ -9,19 +9,11 @@ from safetensors.torch import load_file
 from bench.cli import main
 from bench.datasets import load, missing
 from bench.datasets.protocol import normalise_query
-from bench.encoders import default_model_dir
+from bench.encoders import shipped_model_dir
 from bench.errors import BenchError
-from bench.train import (
-    MARKER,
-    TrainConfig,
-    add_dev_slice,
-    build_training_data,
-    is_complete,
-    load_dev_splits,
-    load_train_splits,
-    partial_dir,
-    train,
-)
+from bench.models import MARKER, is_complete, partial_dir
+from bench.training import TrainConfig, train
+from bench.training.data import add_dev_slice, build_training_data, load_dev_splits, load_train_splits
 
 SPLITTABLE = [name for name in ("homedepot", "crowdflower") if missing(name) is None]
 
@@ -54,7 +46,7 @@ def test_training_writes_a_loadable_model_whose_weights_changed(trained: Path) -
     assert (trained / "train_log.jsonl").read_text().strip()
     assert list(trained.glob("*.safetensors")) and not list(trained.rglob("*.bin"))
 
-    base = load_file(next(default_model_dir("sparse").glob("*.safetensors")))
+    base = load_file(next(shipped_model_dir("sparse").glob("*.safetensors")))
     tuned = load_file(next(trained.glob("*.safetensors")))
     shared = [name for name in tuned if name in base and base[name].shape == tuned[name].shape]
     assert shared
@@ -64,13 +56,13 @@ def test_training_writes_a_loadable_model_whose_weights_changed(trained: Path) -
     embedding = model.encode_query(["cordless drill"], convert_to_sparse_tensor=True)
     assert embedding.coalesce()._nnz() > 0
     # trained on 64-token texts, saved with the base's own limit: the benchmark sets the length
-    assert model.max_seq_length == SparseEncoder(str(default_model_dir("sparse"))).max_seq_length == 512
+    assert model.max_seq_length == SparseEncoder(str(shipped_model_dir("sparse"))).max_seq_length == 512
 
 
 @pytest.mark.slow
 def test_a_frozen_vocabulary_keeps_the_token_embeddings_and_trains_the_rest(tmp_path: Path) -> None:
     frozen = train(tiny_config(tmp_path / "frozen", freeze_vocabulary=True, lr=5e-4))
-    base = load_file(next(default_model_dir("sparse").glob("*.safetensors")))
+    base = load_file(next(shipped_model_dir("sparse").glob("*.safetensors")))
     tuned = load_file(next(frozen.glob("*.safetensors")))
     embeddings = [name for name in tuned if name.endswith("word_embeddings.weight")]
     assert embeddings and all(torch.equal(base[name], tuned[name]) for name in embeddings)
@@ -171,7 +163,7 @@ def judged_texts(split) -> dict[str, set[str]]:
 @pytest.mark.parametrize("miner", ["bm25", "self", "judged"])
 def test_mined_negatives_are_never_judged_for_the_query(miner: str) -> None:
     from bench.encoders import load_sparse
-    from bench.train import bm25_negatives, model_negatives, with_negatives
+    from bench.training.negatives import bm25_negatives, model_negatives, with_negatives
 
     splits = load_train_splits(["homedepot"], None, seed=42)
     data = build_training_data(splits, max_pairs=48, seed=42)
@@ -235,7 +227,7 @@ def test_inference_free_queries_run_no_transformer(inference_free_model: Path) -
 
     from bench.encoders import sparse_rows
     from bench.retriever import Settings
-    from bench.train import is_inference_free
+    from bench.splade.inference_free import is_inference_free
     from retrievers.splade_doc import SpladeDoc
 
     model = SparseEncoder(str(inference_free_model), device="cpu")

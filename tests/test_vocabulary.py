@@ -1,4 +1,4 @@
-"""bench/vocabulary.py on real Home Depot train texts and the offline SPLADE-tiny model.
+"""bench/splade/vocabulary.py on real Home Depot train texts and the offline SPLADE-tiny model.
 
 A step over the training vocabulary must be the full head's step with the other logits masked;
 a model saved by `--vocabulary data` must be a stock SparseEncoder whose vectors the restricted
@@ -16,11 +16,10 @@ import pytest
 import torch
 
 from bench.encoders import load_sparse
-from bench.splade_pooling import use_max_first_pooling
-from bench.train import TrainConfig, inference_free, splade_loss, train
-from bench.vocabulary import (
+from bench.splade.inference_free import document_modules, inference_free
+from bench.splade.pooling import use_max_first_pooling
+from bench.splade.vocabulary import (
     NEVER,
-    document_modules,
     live_rows,
     output_layer,
     restricted_vocabulary,
@@ -28,6 +27,8 @@ from bench.vocabulary import (
     training_vocabulary,
     use_live_rows,
 )
+from bench.training import TrainConfig, train
+from bench.training.recipe import splade_loss
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +164,8 @@ def test_a_data_vocabulary_model_is_a_stock_sparse_encoder_with_the_same_vectors
     tmp_path: Path, other_products: list[str]
 ) -> None:
     from bench.encoders import sparse_rows
+    from bench.models import MARKER
     from bench.retriever import Settings
-    from bench.train import MARKER
     from retrievers.splade_finetuned import SpladeFinetuned
 
     trained = train(TrainConfig(datasets=["homedepot"], output=tmp_path / "model", max_pairs=64, max_steps=3,

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import Dataset
-from bench.datasets.custom import SPEC_FILE, CustomLoader, detect
+from bench.datasets.custom import CustomLoader
+from bench.datasets.spec import SPEC_FILE, detect
 from bench.datasets.protocol import Source, make_split
 from bench.errors import BenchError
 
@@ -149,7 +150,8 @@ def loader(name: str) -> Any:
     return resolve(name).loader
 
 
-def dataset_dir(name: str, data_dir: Path | str | None = None) -> Path:
+def files_dir(name: str, data_dir: Path | str | None = None) -> Path:
+    """The folder holding the files of dataset `name` (a built-in's, a plug-in's or a custom folder)."""
     return resolve(name, data_dir).directory
 
 
@@ -188,4 +190,4 @@ def load(name: str, split: str = "test", data_dir: Path | str | None = None,
     return make_split(source, split, limit_queries=limit_queries, seed=seed)
 
 
-__all__ = ["NAMES", "data_root", "dataset_dir", "load", "missing", "names", "read_source", "resolve"]
+__all__ = ["NAMES", "data_root", "files_dir", "load", "missing", "names", "read_source", "resolve"]

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades
+from bench.datasets.spec import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades
 from bench.datasets.protocol import TEXT_CHARS, Source, documents_from
 from bench.datasets.readers import guess_encoding
 from bench.errors import BenchError
@@ -207,8 +207,8 @@ def read(directory: Path, spec: DatasetSpec) -> Source:
                                  "must be in one split only (no test query in training): remove it from one")
             split_of[qid] = split
             qrels[qid] = grades
-    grades = {g for judged in qrels.values() for g in judged.values()}
-    relevant, grade_note = settle_grades(grades, spec, directory, BEIR_RELEVANT)
+    found = {g for judged in qrels.values() for g in judged.values()}
+    relevant, grade_note = settle_grades(found, spec, directory, BEIR_RELEVANT)
     unjudged = len(queries) - len(qrels)
     queries = {qid: text for qid, text in queries.items() if qid in qrels}
     test = {qid for qid, split in split_of.items() if split == "test"}
@@ -224,4 +224,4 @@ def read(directory: Path, spec: DatasetSpec) -> Source:
         notes.append(f"settings from {directory / SPEC_FILE}")
     return Source(spec.name, queries, qrels, test, list(corpus), documents_from(corpus), relevant,
                   fill_to=None, notes=notes, max_test_queries=None, other_splits=dict(others),
-                  gains=grade_gains(grades))
+                  gains=grade_gains(found))

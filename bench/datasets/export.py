@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.data import Corpus, Dataset
 from bench.datasets.beir import CORPUS, QRELS, QRELS_HEADER, QUERIES
-from bench.datasets.custom import SPEC_FILE
+from bench.datasets.spec import SPEC_FILE
 from bench.errors import BenchError
 
 

@@ -26,20 +26,13 @@ closes or is next opened.
 
 A shard can be open in one process only, so the engine holds `bench.io.exclusive_lock`
 on `root_dir` from construction until `close()`.
-
-RRF: Qdrant scores a fused point `sum 1 / (k_qdrant + rank)` with rank counted from 0
-(Edge needs k_qdrant explicitly; a Qdrant server defaults to 2). `rrf_k` is the constant
-of the usual formula `sum 1 / (rrf_k + rank)` with ranks from 1 (Cormack et al., ranx
-`fuse(method="rrf")`), so the engine passes `k_qdrant = rrf_k + 1` and ranx with
-`params={"k": engine.rrf_k}` gives the same scores.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -48,7 +41,18 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from bench.engine import Collection, Engine, Hits, SparseVector, Vector, VectorField
+from bench.engine.base import (
+    Collection,
+    Engine,
+    Hits,
+    SparseVector,
+    Vector,
+    VectorField,
+    check_fields,
+    check_name,
+    check_upsert,
+    fields_signature,
+)
 from bench.errors import BenchError
 from bench.io import (
     NoSpaceError,
@@ -62,19 +66,11 @@ from bench.io import (
     write_json,
 )
 
-DEFAULT_RRF_K = 60
-"""RRF constant with ranks counted from 1 (the paper's and ranx's default)."""
-
 MARKER_SUFFIX = ".complete.json"
 INDEX_RESERVE = 8 << 20
 """Free bytes kept beyond each write's estimate: Edge grows its files in steps of a few MB."""
 BYTES_PER_POINT = 512
 """Per-point files (id tracker, payload, WAL record headers), measured at about 150 bytes."""
-
-
-def fields_signature(fields: Sequence[VectorField]) -> list[dict[str, Any]]:
-    """JSON form of the fields, stored in the completion marker and compared on reuse."""
-    return [dataclasses.asdict(f) for f in sorted(fields, key=lambda f: f.name)]
 
 
 def is_engine_error(err: BaseException) -> bool:
@@ -94,43 +90,6 @@ def estimated_bytes(vectors: dict[str, list[Vector]]) -> int:
               for vecs in vectors.values() for v in vecs)
     points = max((len(vecs) for vecs in vectors.values()), default=0)
     return 3 * raw + BYTES_PER_POINT * points
-
-
-def check_name(name: str) -> None:
-    """Collection names become directory names: refuse anything that could escape root_dir."""
-    if not name or name.startswith(".") or "/" in name or "\\" in name:
-        raise BenchError(f"invalid collection name {name!r}: use letters, digits, '-' and '_' only")
-
-
-def check_rrf_k(rrf_k: int) -> None:
-    if rrf_k < 0:
-        raise BenchError(f"rrf_k={rrf_k} is invalid: the RRF constant must be >= 0 (60 is usual)")
-
-
-def check_fields(collection: str, fields: dict[str, VectorField], names: Iterable[str]) -> None:
-    for name in names:
-        if name not in fields:
-            raise BenchError(f"collection {collection!r} has no vector {name!r}; it has {sorted(fields)}")
-
-
-def check_upsert(
-    collection: str, fields: dict[str, VectorField], ids: list[int], vectors: dict[str, list[Vector]]
-) -> None:
-    check_fields(collection, fields, vectors)
-    for name, vecs in vectors.items():
-        if len(vecs) != len(ids):
-            raise ValueError(f"{len(ids)} ids but {len(vecs)} {name!r} vectors")
-
-
-def fused_query_count(
-    collection: str, fields: dict[str, VectorField], queries: dict[str, list[Vector]]
-) -> int:
-    """How many user queries `fused_search` got (every field must have one vector per query)."""
-    check_fields(collection, fields, queries)
-    counts = {len(vecs) for vecs in queries.values()}
-    if len(counts) != 1:
-        raise ValueError(f"fused_search needs one vector per query on every field, got {counts}")
-    return counts.pop()
 
 
 class EdgeCollection(Collection):
@@ -223,22 +182,6 @@ class EdgeCollection(Collection):
         requests = [qe.QueryRequest(limit=k, query=nearest(vec, field), params=params) for vec in queries]
         return self._query_batch(requests)
 
-    def fused_search(self, queries: dict[str, list[Vector]], k: int, prefetch_limit: int = 100) -> list[Hits]:
-        total = fused_query_count(self.name, self.fields, queries)
-        fusion = qe.Fusion.Rrf(k=self.engine.rrf_k + 1)  # Qdrant counts ranks from 0, see module doc
-        requests = [
-            qe.QueryRequest(
-                limit=k,
-                prefetches=[
-                    qe.Prefetch(limit=prefetch_limit, query=nearest(vecs[i], name))
-                    for name, vecs in queries.items()
-                ],
-                query=fusion,
-            )
-            for i in range(total)
-        ]
-        return self._query_batch(requests)
-
     def _query_batch(self, requests: list[qe.QueryRequest]) -> list[Hits]:
         if not requests:
             return []
@@ -257,10 +200,8 @@ class EdgeEngine(Engine):
 
     kind = "qdrant-edge"
 
-    def __init__(self, root_dir: Path, rrf_k: int = DEFAULT_RRF_K) -> None:
-        check_rrf_k(rrf_k)
+    def __init__(self, root_dir: Path) -> None:
         self.root_dir = Path(root_dir)
-        self.rrf_k = rrf_k
         self._exit = contextlib.ExitStack()
         self._exit.enter_context(exclusive_lock(self.root_dir, "Qdrant Edge shards"))
         self._open: dict[str, EdgeCollection] = {}

@@ -9,9 +9,7 @@ or dot, named sparse vectors with Modifier.IDF when `VectorField.idf`). Completi
 recorded in the collection metadata (`bench_complete`: fields and point count) after the
 server has finished optimizing; a collection without it, with other fields or another
 point count is dropped and rebuilt. Searches go through `query_batch_points` (in chunks of
-`QUERY_BATCH` requests, to keep each HTTP body small); fused searches send one query per
-user query with one prefetch per field and RRF with the engine's `rrf_k` (see
-bench/engine/edge.py for the k convention).
+`QUERY_BATCH` requests, to keep each HTTP body small).
 
 For tests only, `url` may be ":memory:" or a directory path: qdrant-client's local mode,
 pure Python, about 2 s per query at real corpus sizes, so never use it for real runs.
@@ -29,15 +27,17 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from bench.engine import Collection, Engine, Hits, SparseVector, Vector, VectorField
-from bench.engine.edge import (
-    DEFAULT_RRF_K,
+from bench.engine.base import (
+    Collection,
+    Engine,
+    Hits,
+    SparseVector,
+    Vector,
+    VectorField,
     check_fields,
     check_name,
-    check_rrf_k,
     check_upsert,
     fields_signature,
-    fused_query_count,
 )
 from bench.errors import BenchError
 
@@ -108,22 +108,6 @@ class ServerCollection(Collection):
         ]
         return self._query_batch(requests)
 
-    def fused_search(self, queries: dict[str, list[Vector]], k: int, prefetch_limit: int = 100) -> list[Hits]:
-        total = fused_query_count(self.name, self.fields, queries)
-        fusion = models.RrfQuery(rrf=models.Rrf(k=self.engine.rrf_k + 1))  # Qdrant counts ranks from 0
-        requests = [
-            models.QueryRequest(
-                prefetch=[
-                    models.Prefetch(query=to_qdrant_vector(vecs[i]), using=name, limit=prefetch_limit)
-                    for name, vecs in queries.items()
-                ],
-                query=fusion,
-                limit=k,
-            )
-            for i in range(total)
-        ]
-        return self._query_batch(requests)
-
     def _query_batch(self, requests: list[models.QueryRequest]) -> list[Hits]:
         hits: list[Hits] = []
         for start in range(0, len(requests), QUERY_BATCH):
@@ -135,10 +119,8 @@ class ServerCollection(Collection):
 class ServerEngine(Engine):
     """Collections on a Qdrant server at `url` (see the module docstring for local mode)."""
 
-    def __init__(self, url: str, rrf_k: int = DEFAULT_RRF_K) -> None:
-        check_rrf_k(rrf_k)
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.rrf_k = rrf_k
         self.client, self.kind = connect(url)
         try:
             self.client.get_collections()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bench.io import atomic_path, read_json, write_json, write_text
-from bench.perf import steps, training
+from bench.perf import path_names, training
 from bench.perf.measure import Measurement
 from bench.perf.workload import PerfOptions
 
@@ -112,8 +112,8 @@ def _at_largest(records: list[Measurement], step: str, path: str, phase: str) ->
 def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
     found: list[Target] = []
 
-    adapter = _at_largest(records, "sparse search", steps.SPARSE_ADAPTER, "search")
-    raw = _at_largest(records, "sparse search", steps.SPARSE_RAW, "search")
+    adapter = _at_largest(records, "sparse search", path_names.SPARSE_ADAPTER, "search")
+    raw = _at_largest(records, "sparse search", path_names.SPARSE_RAW, "search")
     if adapter and raw and raw.size == adapter.size:
         ratio = adapter.ms_per_item / raw.ms_per_item
         found.append(Target(
@@ -121,17 +121,17 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
             f"{adapter.ms_per_item:.3f} vs {raw.ms_per_item:.3f} ms/query at {adapter.size:,} docs",
         ))
 
-    engine = _at_largest(records, "bm25", steps.BM25_ENGINE, "search")
+    engine = _at_largest(records, "bm25", path_names.BM25_ENGINE, "search")
     # the target names rank-bm25 as users run it; bm25-rank (our postings adapter) stays in the table
-    stock = _at_largest(records, "bm25", steps.BM25_OKAPI, "search")
+    stock = _at_largest(records, "bm25", path_names.BM25_OKAPI, "search")
     if engine and stock:
         ratio = stock.ms_per_item / engine.ms_per_item
         found.append(Target(
-            f"bm25 in the engine vs {steps.BM25_OKAPI} (queries/s, largest corpus)", ">= 100x faster",
+            f"bm25 in the engine vs {path_names.BM25_OKAPI} (queries/s, largest corpus)", ">= 100x faster",
             round(ratio, 1), ratio >= 100,
             f"{engine.per_second:,.0f} vs {stock.per_second:,.1f} queries/s at {engine.size:,} docs",
         ))
-    bm25s_runs = [record for path in (steps.BM25S, steps.BM25S_THREADS)
+    bm25s_runs = [record for path in (path_names.BM25S, path_names.BM25S_THREADS)
                   if (record := _at_largest(records, "bm25", path, "search"))]
     if engine and bm25s_runs:
         best = min(bm25s_runs, key=lambda r: r.ms_per_item)
@@ -143,11 +143,11 @@ def targets(records: list[Measurement], stored: dict[str, Any]) -> list[Target]:
             f"at {engine.size:,} docs",
         ))
 
-    for name in steps.ENCODERS:
+    for name in path_names.ENCODERS:
         step = f"encoding: {name}"
         for phase, ours_path, raw_path in (
-            ("encode documents", steps.ENCODE_COLD, steps.ENCODE_RAW_DOCS),
-            ("encode queries", steps.ENCODE_QUERIES, steps.ENCODE_RAW_QUERIES),
+            ("encode documents", path_names.ENCODE_COLD, path_names.ENCODE_RAW_DOCS),
+            ("encode queries", path_names.ENCODE_QUERIES, path_names.ENCODE_RAW_QUERIES),
         ):
             raw = _at_largest(records, step, raw_path, phase)
             ours = next((r for r in records if raw and (r.step, r.path, r.phase, r.size)

@@ -14,17 +14,16 @@ step kept. Timing only: the weights these steps change are thrown away.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from bench.perf.context import Session, SizeContext, TrainingBatch
 from bench.perf.measure import Measurement
 
 if TYPE_CHECKING:
     from sentence_transformers import SparseEncoder
-
-    from bench.perf.steps import Session, SizeContext
 
 TRAINING = "training step"
 TRAIN_PHASE = "train step"
@@ -39,25 +38,17 @@ BATCH = 64
 TOKENS = 32
 
 
-@dataclass
-class TrainingBatch:
-    queries: list[str]
-    products: list[str]
-    vocabulary: torch.Tensor
-    """Sorted token ids of the train split's queries and products."""
-
-
 def training_batch(session: Session) -> TrainingBatch:
     """The dataset's train-split batch and vocabulary (built once per perf run, untimed)."""
     if session.training_batch is None:
         from bench.datasets import load
         from bench.encoders import load_sparse
-        from bench.vocabulary import training_vocabulary
+        from bench.splade.vocabulary import training_vocabulary
 
         split = load(session.options.dataset, split="train", data_dir=session.options.data_dir,
                      seed=session.options.seed)
         qids = list(split.queries)[:BATCH]
-        best = [max(sorted(split.relevant(q)), key=lambda d, q=q: split.qrels[q][d]) for q in qids]
+        best = [max(sorted(split.relevant(q)), key=lambda d, q=q: split.qrels[q][d]) for q in qids]  # type: ignore[misc]
         texts = [*split.queries.values(), *dict.fromkeys(doc.contents for doc in split.corpus.values())]
         session.training_batch = TrainingBatch(
             [split.queries[q] for q in qids], [split.corpus[d].contents for d in best],
@@ -68,8 +59,8 @@ def training_batch(session: Session) -> TrainingBatch:
 
 def trainer_model(path: str) -> SparseEncoder:
     from bench.encoders import load_sparse
-    from bench.splade_pooling import use_max_first_pooling
-    from bench.train import freeze_vocabulary
+    from bench.splade.pooling import use_max_first_pooling
+    from bench.training.trainer import freeze_vocabulary
 
     model = load_sparse(None)
     if path != TRAIN_STOCK:
@@ -81,7 +72,8 @@ def trainer_model(path: str) -> SparseEncoder:
 
 def step_of(model: SparseEncoder, batch: TrainingBatch):
     """One optimiser step of the trainer's loss on the batch, as a call."""
-    from bench.train import CPU_DEFAULT_LR, splade_loss
+    from bench.training.defaults import CPU_DEFAULT_LR
+    from bench.training.recipe import splade_loss
 
     loss = splade_loss(model, 5e-5, 3e-5)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=CPU_DEFAULT_LR)
@@ -100,7 +92,7 @@ def training_step(ctx: SizeContext) -> None:
     """Seconds per training step: our default trainer, `--vocabulary full`, stock sentence-transformers.
 
     Timed once per perf run (at the first size): a step does not depend on the corpus."""
-    from bench.vocabulary import output_layer, restricted_vocabulary
+    from bench.splade.vocabulary import output_layer, restricted_vocabulary
 
     recorder = ctx.session.recorder
     if any(record.step == TRAINING for record in recorder.measurements):
@@ -129,8 +121,8 @@ def vocabulary_encoding(ctx: SizeContext, sample: list[str], max_seq_length: int
     The model is SPLADE-tiny with every row outside the train split's vocabulary silenced, the
     head `bench train --vocabulary data` saves; the three paths give the same vectors."""
     from bench.encoders import load_sparse
-    from bench.splade_pooling import use_max_first_pooling
-    from bench.vocabulary import output_layer, silence_outside, use_live_rows
+    from bench.splade.pooling import use_max_first_pooling
+    from bench.splade.vocabulary import output_layer, silence_outside, use_live_rows
 
     batch = training_batch(ctx.session)
     models = {path: load_sparse(None) for path in (ENCODE_LIVE, ENCODE_FULL_HEAD, ENCODE_STOCK)}
@@ -143,10 +135,11 @@ def vocabulary_encoding(ctx: SizeContext, sample: list[str], max_seq_length: int
     # warm-up, and the vectors compared
     vectors = {path: model.encode_document(sample[: ctx.options.batch_size], **options)
                for path, model in models.items()}
-    jobs = [(Measurement(VOCABULARY_ENCODING, path, "encode documents", len(sample), len(sample),
-                         ours=path == ENCODE_LIVE),
-             lambda model=model: model.encode_document(sample, **options))
-            for path, model in models.items()]
+    jobs: list[tuple[Measurement, Callable[[], Any]]] = [
+        (Measurement(VOCABULARY_ENCODING, path, "encode documents", len(sample), len(sample),
+                     ours=path == ENCODE_LIVE),
+         lambda model=model: model.encode_document(sample, **options))  # type: ignore[misc]
+        for path, model in models.items()]
     records = ctx.session.recorder.turn_about(ctx.options.encode_repeats, jobs)
     stock = vectors[ENCODE_STOCK]
     for record in records:

@@ -5,7 +5,7 @@
 >>> workload.queries                      # {query_id: text}, the dataset's seeded test sample
 
 The products are every product of the dataset: the loader's `Source` (what
-`bench.datasets.load` splits), `loader(name).read(dataset_dir(name)).documents(product_ids)`.
+`bench.datasets.load` splits), `loader(name).read(files_dir(name)).documents(product_ids)`.
 For Home Depot that is all 54,667 products of train.csv, each judged for some query.
 Smaller sizes are prefixes of one seeded shuffle, so each size contains the smaller ones.
 """
@@ -94,14 +94,14 @@ class Workload:
 
     @classmethod
     def load(cls, options: PerfOptions, root: Path) -> Workload:
-        from bench.datasets import dataset_dir, load, loader, missing
+        from bench.datasets import files_dir, load, loader, missing
 
         reason = missing(options.dataset, options.data_dir)
         if reason:
             raise BenchError(f"perf needs the {options.dataset} dataset: {reason}")
         test = load(options.dataset, split="test", data_dir=options.data_dir,
                     limit_queries=options.queries, seed=options.seed)
-        source = loader(options.dataset).read(dataset_dir(options.dataset, options.data_dir))
+        source = loader(options.dataset).read(files_dir(options.dataset, options.data_dir))
         products = source.documents(source.product_ids)
         return cls(options.dataset, products, test.queries, root, options.seed)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import Corpus, Document, Qrels
-from bench.datasets.custom import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades, table_file
+from bench.datasets.spec import SPEC_FILE, DatasetSpec, check_grade, grade_gains, settle_grades, table_file
 from bench.datasets.protocol import Source, documents_from, is_test_query, product_text, query_id
 from bench.datasets.readers import (
     UTF8_FIX,
@@ -40,7 +40,7 @@ SPLIT_VALUES = {"test", "train", "dev", ""}
 
 def missing(directory: Path, spec: DatasetSpec | None = None) -> str | None:
     absent = [f"{role}.csv (or .tsv, .parquet)" for role, stated in
-              (("products", spec and spec.products), ("judgments", spec and spec.judgments))
+              (("products", spec.products if spec else None), ("judgments", spec.judgments if spec else None))
               if table_file(directory, role, stated) is None]
     if absent:
         return (f"{directory}: {' and '.join(absent)} not found; a shop table folder holds products "

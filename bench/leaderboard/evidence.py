@@ -21,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.data import Qrels, Run
+from bench.leaderboard.cells import Cell, p_text, round6, round_p
+from bench.leaderboard.page import Section
 from bench.metrics import (
     ALPHA,
     BASELINE,
@@ -35,8 +37,6 @@ from bench.metrics import (
     pool_scores,
     significance,
 )
-from bench.page import Section
-from bench.tables import Cell, p_text, round6, round_p
 from bench.twins import CHECKS, agreement, sentence, split_checks
 from bench.uncertainty import CONFIDENCE, RESAMPLES, SEED, versus_baseline
 

@@ -15,12 +15,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.checks import at_least, existing_dir, writable_dir
-from bench.datasets import NAMES, data_root, dataset_dir, missing, names, read_source
+from bench.commands.checks import at_least, existing_dir, writable_dir
+from bench.commands.options import add_data_dir
+from bench.datasets import NAMES, data_root, files_dir, missing, names, read_source
 from bench.datasets.protocol import make_split
 from bench.errors import BenchError
 from bench.io import sha256_file
-from bench.options import add_data_dir
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -115,7 +115,7 @@ def verify(name: str, data_dir: Path | None = None) -> list[str]:
     """Problems with `name`'s files against its SHA256SUMS (empty list: all good)."""
     from bench.datasets.prepare import CHECKSUMS
 
-    directory = dataset_dir(name, data_dir)
+    directory = files_dir(name, data_dir)
     sums = directory / CHECKSUMS
     if not sums.is_file():
         return [f"{sums} not found (nothing to verify)"]
@@ -146,7 +146,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from bench.datasets.prepare import prepare
 
-    target = dataset_dir(args.name, args.data_dir)
+    target = files_dir(args.name, args.data_dir)
     for path in prepare(args.name, args.source, target):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
@@ -155,6 +155,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from bench.datasets.download import download
 
-    download(args.name, dataset_dir(args.name, args.data_dir), url_base=args.url_base)
+    download(args.name, files_dir(args.name, args.data_dir), url_base=args.url_base)
     print(f"{args.name}: {missing(args.name, args.data_dir) or 'ready'} ({data_root(args.data_dir)})")
     return 0

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
+from bench.splade.inference_free import document_modules
 
 if TYPE_CHECKING:
     from sentence_transformers import SparseEncoder
@@ -70,13 +71,6 @@ def training_vocabulary(tokenizer, texts: Iterable[str]) -> torch.Tensor:
                          return_token_type_ids=False, verbose=False)["input_ids"]
         found.append(np.unique(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)))
     return torch.from_numpy(np.unique(np.concatenate(found)))
-
-
-def document_modules(model: SparseEncoder) -> list:
-    """The modules that encode documents: the whole model, or the document route of a Router."""
-    from sentence_transformers.sparse_encoder.modules import Router
-
-    return list(model[0].sub_modules["document"]) if isinstance(model[0], Router) else list(model)
 
 
 def output_layer(model: SparseEncoder) -> nn.Linear:
@@ -188,7 +182,7 @@ def use_live_rows(model: SparseEncoder) -> SparseEncoder:
     the full head: the skipped rows are 0 there as well."""
     from sentence_transformers.sparse_encoder.modules import SpladePooling
 
-    from bench.splade_pooling import use_max_first_pooling
+    from bench.splade.pooling import use_max_first_pooling
 
     rows = live_rows(model)
     pooling = document_modules(model)[-1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.tables import Cell
+from bench.leaderboard.cells import Cell
 
 BEST = {"latency_ms_p50": min, "latency_ms_p95": min, "qps": max}  # which end of a speed column is best
 

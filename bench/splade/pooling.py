@@ -13,7 +13,7 @@ against the stock module on real product texts).
 
 The model keeps its stock SpladePooling module (only the instance's forward is replaced), so a
 model saved afterwards is an ordinary SparseEncoder that loads without this package. A pooling
-module given `live_rows` (bench.vocabulary.use_live_rows: the head scores only the rows that can
+module given `live_rows` (bench.splade.vocabulary.use_live_rows: the head scores only the rows that can
 activate) scatters its pooled vector back to full width, zeros elsewhere, as the full head gives.
 """
 
@@ -35,7 +35,8 @@ def max_first_forward(self: SpladePooling, features: dict[str, torch.Tensor]) ->
     else:
         features["sentence_embedding"] = max_first(self, features)
     rows = getattr(self, "live_rows", None)
-    if rows is not None:  # logits of the live rows only (bench.vocabulary.use_live_rows): back to full width
+    # logits of the live rows only (bench.splade.vocabulary.use_live_rows): back to full width
+    if rows is not None:
         pooled = features["sentence_embedding"]
         full = pooled.new_zeros(pooled.shape[0], self.embedding_dimension)
         features["sentence_embedding"] = full.index_copy_(1, rows, pooled)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.io import atomic_path
-from bench.tables import Cell, html_table
+from bench.leaderboard.cells import Cell, html_table
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SCREENSHOT_SIZE = (2150, 1500)  # wide enough for a table with every column (about 2,050 px)
@@ -32,7 +32,7 @@ SCREENSHOT_SIZE = (2150, 1500)  # wide enough for a table with every column (abo
 
 @dataclass
 class Section:
-    """A titled part of a report; `bench.report` renders the same sections as Markdown and as this page."""
+    """A titled part of a report; bench/leaderboard/markdown.py renders the same sections as Markdown."""
 
     title: str
     anchor: str

@@ -43,6 +43,11 @@ def p_text(p_value: float) -> str:
     return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
 
 
+def count_text(value: object) -> str:
+    """A count as the tables print it, 12,052; "?" when the results folder did not record it."""
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
 def round6(value: float) -> float:
     """A score as the CSV and JSON files write it."""
     return round(float(value), 6)

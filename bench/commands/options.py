@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 
 from bench import registry
-from bench.checks import existing_dir, writable_dir
+from bench.commands.checks import existing_dir, writable_dir
 from bench.errors import BenchError
+from bench.models import cross_domain_models
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -33,8 +34,6 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 def parse_models(values: list[str], retrievers: list[str]) -> dict[str, str]:
     """`--model X` (one model-based retriever selected) or `--model RETRIEVER=X`."""
-    from bench.train import cross_domain_models
-
     model_based_names = {"dense", "splade", *cross_domain_models()}
     models: dict[str, str] = {}
     for value in values:
