@@ -9,7 +9,7 @@ One process, one machine, one dataset: BM25 (Qdrant Edge vs rank-bm25 vs bm25s),
 search (our adapter vs raw Qdrant Edge vs qdrant-client local mode vs scipy), encoding
 (adapter vs raw sentence-transformers; a `--vocabulary data` model's live-row head vs its full
 head), the trainer's step (`--vocabulary data` vs `full` vs stock sentence-transformers), dense
-search (Edge exact / default index vs numpy) and hybrid (one fused query vs two queries + ranx),
+search (Edge exact / default index vs numpy) and hybrid (the adapter's RRF in Python vs two queries + ranx),
 each with time, throughput and peak RSS per corpus size, the ratios against ours, the product
 targets and the growth slopes.
 Absolute times on a shared machine are noisy: read the ratios.
@@ -133,7 +133,7 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         "bm25s: `bm25s.BM25(k1, b, method='lucene')` (Lucene IDF, as Qdrant's IDF modifier) on "
         "`bench.text.tokenize` tokens; tokenisation is inside the timed index and search blocks for all "
         "three BM25 paths. bm25s is timed with its default single thread and with n_threads=-1.",
-        "Hybrid: the hybrid adapter's one fused query (RRF inside Qdrant) against two `collection.search` "
+        "Hybrid: the hybrid adapter (each component's own search, RRF in Python) against two `collection.search` "
         "calls of `prefetch_limit` results and `ranx.fuse(method='rrf')` with the same RRF constant, cut "
         "to k; ranx's numba compilation is done before timing. `top10 overlap` notes compare result sets.",
         "Memory: RSS of this process sampled every 5 ms in a thread. `peak RSS` is everything the "
