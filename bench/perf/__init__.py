@@ -135,7 +135,8 @@ def describe(options: PerfOptions, workload: Workload, sizes: list[int], seconds
         "three BM25 paths. bm25s is timed with its default single thread and with n_threads=-1.",
         "Hybrid: the hybrid adapter (each component's own search, RRF in Python) against two "
         "`collection.search` calls of `prefetch_limit` results and `ranx.fuse(method='rrf')` with the "
-        "same RRF constant, cut to k; ranx's numba compilation is done before timing. `top10 overlap` notes compare result sets.",
+        "same RRF constant, cut to k; ranx's numba compilation is done before timing. `top10 overlap` "
+        "notes compare result sets.",
         "Memory: RSS of this process sampled every 5 ms in a thread. `peak RSS` is everything the "
         "process holds at the step's peak (Python, torch, models, earlier steps' leftovers); `RSS "
         "growth` is that peak minus the RSS when the step started: what the step added. Memory freed "
