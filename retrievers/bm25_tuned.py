@@ -87,19 +87,22 @@ class DevScorer:
         columns = {term: i for i, term in enumerate(sorted({t for counts in docs for t in counts}))}
         self.tf = counts_matrix(docs, columns)
         self.lengths = np.asarray([sum(c.values()) for c in docs], dtype=np.float64)
-        self.query_counts = counts_matrix(
+        query_counts = counts_matrix(
             [{t: n for t, n in counts.items() if t in columns} for counts in queries], columns)
         n_docs = int((self.lengths > 0).sum())  # Qdrant's N: points whose vector has a term
         df = np.bincount(self.tf.indices, minlength=len(columns))
-        self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        # what no grid point changes, computed once: IDF-weighted queries, each stored tf's row, avgdl
+        self.weighted_queries = query_counts.multiply(idf).tocsr()
+        self.rows = np.repeat(np.arange(self.tf.shape[0]), np.diff(self.tf.indptr))
+        self.avgdl = self.lengths.mean() if len(self.lengths) else 0.0
 
     def ndcg(self, k1: float, b: float, k: int = 10) -> float:
         tf = self.tf.copy()
-        avgdl = self.lengths.mean() if len(self.lengths) else 0.0
+        avgdl = self.avgdl
         norm = k1 * (1 - b + b * self.lengths / avgdl) if avgdl else np.full(len(self.lengths), k1)
-        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
-        tf.data = tf.data * (k1 + 1) / (tf.data + norm[rows])
-        scores = (self.query_counts.multiply(self.idf).tocsr() @ tf.T).toarray()
+        tf.data = tf.data * (k1 + 1) / (tf.data + norm[self.rows])
+        scores = (self.weighted_queries @ tf.T).toarray()
         run: Run = {}
         for i, qid in enumerate(self.query_ids):
             run[qid] = {self.doc_ids[d]: float(scores[i, d]) for d in top_k(scores[i], k)}
