@@ -14,7 +14,9 @@ from bench.errors import BenchError
 from bench.models import MARKER, is_complete, partial_dir
 from bench.training import TrainConfig, train
 from bench.training.data import add_dev_slice, build_training_data, load_dev_splits, load_train_splits
+from bench.training.defaults import cpu_default_config
 
+ROOT = Path(__file__).resolve().parents[1]
 SPLITTABLE = [name for name in ("homedepot", "crowdflower") if missing(name) is None]
 
 
@@ -107,6 +109,15 @@ def test_training_sees_no_test_or_dev_query_and_the_dev_report_scores_the_dev_sp
     assert data.dev_sources[name] == (len(dev), len(judged), 100)
     relevant = {d for docs in data.dev_relevant.values() for d in docs}
     assert relevant and relevant <= set(data.dev_corpus)
+
+
+def test_run_all_trains_the_recipe_the_dev_table_chose(tmp_path: Path) -> None:
+    """docs/fine-tuning.md's dev experiment table marks the chosen configuration in bold."""
+    rows = (ROOT / "docs" / "fine-tuning.md").read_text(encoding="utf-8").splitlines()
+    chosen = next(row for row in rows if row.startswith("| **E")).split("|")
+    pairs, lr = int(chosen[2].replace(",", "")), float(chosen[3].split("**")[1])
+    config = cpu_default_config(["homedepot", "crowdflower"], tmp_path / "model")
+    assert (config.max_pairs, config.lr, config.pairs, config.vocabulary) == (pairs, lr, "per-query", "data")
 
 
 def test_pairs_are_capped_evenly_per_dataset() -> None:
@@ -264,3 +275,40 @@ def test_splade_doc_refuses_a_model_that_encodes_queries(trained: Path) -> None:
 
     with pytest.raises(BenchError, match="inference-free"):
         SpladeDoc(Settings(model=str(trained))).encode_queries(["drill"])
+
+
+@pytest.mark.slow
+def test_a_short_training_on_real_pairs_raises_dev_ndcg_beyond_noise(tmp_path: Path) -> None:
+    """2,048 Home Depot train pairs (32 steps at the default's settings) against the base SPLADE-tiny,
+    on 300 dev queries neither saw: graded nDCG@10 from pytrec_eval, the gain tested with scipy's
+    paired t-test over queries (measured: 0.582 -> 0.683). Both read the same 64 tokens of each product."""
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    from scipy.stats import ttest_rel
+    from sentence_transformers import SparseEncoder
+
+    trained = train(tiny_config(tmp_path / "model", max_pairs=2048, max_steps=None, batch_size=64, lr=5e-4,
+                                pairs="per-query", max_seq_length=32, freeze_vocabulary=True))
+    dev = load("homedepot", split="dev", limit_queries=300, seed=7)  # not the trainer's dev slice
+    judged = sorted({doc_id for grades in dev.qrels.values() for doc_id in grades})
+    others = sorted(set(dev.corpus) - set(judged))[::10]  # ~870 unjudged products as distractors
+    doc_ids = judged + others
+    texts = [dev.corpus[doc_id].contents for doc_id in doc_ids]
+    qids = sorted(dev.queries)
+    evaluator = pytrec_eval.RelevanceEvaluator(dev.qrels, {"ndcg_cut.10"})
+
+    def per_query_ndcg(path: Path) -> list[float]:
+        model = SparseEncoder(str(path), device="cpu")
+        model.max_seq_length = 64
+        queries = model.encode_query([dev.queries[q] for q in qids], convert_to_sparse_tensor=True)
+        docs = model.encode_document(texts, batch_size=64, convert_to_sparse_tensor=True)
+        scores = torch.sparse.mm(queries, docs.to_dense().T)
+        top = scores.topk(10, dim=1)
+        run = {q: {doc_ids[i]: float(s) for s, i in zip(values.tolist(), indices.tolist(), strict=True)}
+               for q, values, indices in zip(qids, top.values, top.indices, strict=True)}
+        scored = evaluator.evaluate(run)
+        return [scored[q]["ndcg_cut_10"] for q in qids]
+
+    before, after = per_query_ndcg(shipped_model_dir("sparse")), per_query_ndcg(trained)
+    gain = sum(after) / len(after) - sum(before) / len(before)
+    assert gain > 0.05, f"dev nDCG@10 {sum(before) / len(before):.3f} -> {sum(after) / len(after):.3f}"
+    assert ttest_rel(after, before, alternative="greater").pvalue < 1e-4
