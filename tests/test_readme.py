@@ -74,3 +74,11 @@ def test_readmes_trec_eval_line_gives_the_tables_number() -> None:
     if missing:  # without -c the number would differ: the line must carry it
         present_only = sum(v["ndcg_cut_10"] for v in per_query.values()) / len(per_query)
         assert round(present_only, 3) != round(every_query, 3)
+
+
+def test_every_relative_link_of_the_docs_resolves() -> None:
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = [f"{page.name}: {target}" for page in pages
+              for target in re.findall(r"\]\(([^)#\s]+)", page.read_text(encoding="utf-8"))
+              if not target.startswith(("http://", "https://")) and not (page.parent / target).exists()]
+    assert not broken

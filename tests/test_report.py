@@ -304,6 +304,20 @@ def test_timings_show_model_loading_apart_and_older_runs_still_render(results: P
     assert sidecar["model_load_seconds"] == 2.5 and sidecar["warmup"] is True
 
 
+def test_a_batch_slower_than_its_p50_gets_its_reason_and_numbers() -> None:
+    from bench.leaderboard.timings import batch_below_p50, protocol_lines
+
+    # Home Depot's published bm25-rank: a Python loop over queries, latencies skewed
+    looped = {"dataset": "homedepot", "qps": 1061.7, "latency_ms_p50": 0.661, "latency_ms_mean": 1.009}
+    engine = {"qps": 2431.1, "latency_ms_p50": 0.514, "latency_ms_mean": 0.441}
+    assert batch_below_p50("bm25-rank", looped) == \
+        "`bm25-rank` on homedepot (1,062 q/s; 1000 / p50 = 1,513, 1000 / mean latency = 991)"
+    assert batch_below_p50("bm25", engine) == ""
+    lines = protocol_lines([("bm25", engine), ("bm25-rank", looped)])
+    assert len(lines) == 3 and lines[1].startswith("**QPS below 1000 / p50**: `bm25-rank` on homedepot")
+    assert len(protocol_lines([("bm25", {**engine, "warmup": True})])) == 1
+
+
 def test_latex_tables_are_booktabs_with_bold_and_significance(results: Path, tmp_path: Path,
                                                               homedepot: Dataset) -> None:
     out = copy_of(results, tmp_path / "results")

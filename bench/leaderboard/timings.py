@@ -74,6 +74,11 @@ def protocol_lines(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
         "Load s = loading the model weights (— for a retriever without a model). Speed is comparable only "
         "between rows of the same machine.",
     ]
+    slow_batches = [line for name, meta in runs if (line := batch_below_p50(name, meta))]
+    if slow_batches:
+        lines.append("**QPS below 1000 / p50**: " + "; ".join(slow_batches) + ". Such a batch is no faster "
+                     "than its single calls (it answers one query at a time), and single-call latency is "
+                     "skewed: a few slow queries put the mean above the p50.")
     older = sorted({name for name, meta in runs if "warmup" not in meta})
     if older:
         which = "every run here" if all("warmup" not in meta for _, meta in runs) else "the runs of " + \
@@ -82,6 +87,16 @@ def protocol_lines(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
                      "QPS is the first, cold batch, their Index s includes loading the model, and Load s was "
                      "not recorded (—).")
     return lines
+
+
+def batch_below_p50(name: str, meta: dict[str, Any]) -> str:
+    """`name (QPS; 1000 / p50; 1000 / mean latency)` when its warm batch is slower than 1000 / p50."""
+    qps, p50, mean = meta.get("qps"), meta.get("latency_ms_p50"), meta.get("latency_ms_mean")
+    if not (qps and p50 and mean) or qps >= 1000 / p50:
+        return ""
+    where = f" on {meta['dataset']}" if meta.get("dataset") else ""
+    return (f"`{name}`{where} ({qps:,.0f} q/s; 1000 / p50 = {1000 / p50:,.0f}, "
+            f"1000 / mean latency = {1000 / mean:,.0f})")
 
 
 def display(value: Any, key: str) -> str:

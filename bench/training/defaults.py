@@ -25,7 +25,7 @@ from bench.training.trainer import train
 CPU_DEFAULT_PAIRS = 40_000
 CPU_DEFAULT_BATCH_SIZE = 64
 CPU_DEFAULT_LR = 5e-4
-DOC_LR = 3e-4  # splade-doc keeps the step it was measured with
+DOC_LR = 3e-4  # splade-doc: 5e-4 was worse on dev (0.551 against 0.553)
 CPU_DEFAULT_PAIR_SELECTION = "per-query"
 CPU_DEFAULT_MAX_SEQ_LENGTH = 32
 CPU_DEFAULT_FREEZE_VOCABULARY = True
@@ -37,7 +37,7 @@ CPU_DEFAULT_FREEZE_VOCABULARY = True
 DOC_REG = 3e-4
 DOC_REG_THRESHOLD = CPU_DEFAULT_MAX_SEQ_LENGTH
 DOC_WARM_PAIRS = 16_000  # dev: 0.560 against 0.553 with 8,000 (docs/fine-tuning.md)
-MINUTES = {"splade": "6-7", "inference-free": "2-2.5"}  # measured on 2 idle CPU cores: ~385 s and 127 s
+MINUTES = {"splade": "5-7", "inference-free": "1.5-2.5"}  # 2 idle CPU cores: 318-385 s, 96-127 s
 
 
 def present_datasets(data_dir: Path | None = None) -> list[str]:
