@@ -224,15 +224,18 @@ def _run_one(dataset: Dataset, retriever_name: str, engine: Engine, options: Run
     return Outcome(meta_path, reused=False, index_cached=index_cached)
 
 
-def record_wall_time(out: Path, outcomes: list[Outcome], seconds: float, trained: list[str]) -> str:
+def record_wall_time(out: Path, outcomes: list[Outcome], seconds: float, trained: list[str],
+                     cache_was_empty: bool = False) -> str:
     """Keep the wall time of a whole `run --all` in `out/run_timings.json`, labelled by what it did.
 
-    cold: nothing reused (no stored run, no cached index); warm: every run reused; else mixed.
-    `python -m bench perf` reports the last cold and warm ones against the targets.
+    cold: nothing reused (no stored run, and no index from an earlier run's cache: a hybrid opens
+    the indexes its two parts built moments before, which is still cold); warm: every run
+    reused; else mixed. `python -m bench perf` reports the last cold and warm ones against the targets.
     """
+    from_earlier_cache = not cache_was_empty and any(o.index_cached for o in outcomes)
     if all(o.reused for o in outcomes):
         label = "warm"
-    elif not any(o.reused or o.index_cached for o in outcomes):
+    elif not any(o.reused for o in outcomes) and not from_earlier_cache:
         label = "cold"
     else:
         label = "mixed"

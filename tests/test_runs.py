@@ -164,3 +164,19 @@ def test_dev_runs_are_their_own_table_and_tuning_never_sees_the_scored_split(
     # timings say what they include: model-free retrievers have no load time; QPS is warm
     assert plain["model_load_seconds"] is None and plain["warmup"] is True
     assert tuned["tune_seconds"] > 0 and plain["tune_seconds"] is None
+
+
+def test_a_run_all_from_an_empty_cache_is_cold_though_its_hybrids_open_their_parts_indexes(
+        tmp_path: Path) -> None:
+    from bench.io import read_json, write_json
+    from bench.runner import Outcome, record_wall_time
+
+    write_json(tmp_path / "environment.json", {"cpu": {"model": "x", "cores": 2}, "gpu": None})
+    built = [Outcome(tmp_path / "bm25.json", reused=False),
+             Outcome(tmp_path / "hybrid_bm25+dense.json", reused=False, index_cached=True)]
+    assert record_wall_time(tmp_path, built, 1169.6, ["splade-doc"], cache_was_empty=True) == "cold"
+    assert record_wall_time(tmp_path, built, 300.0, [], cache_was_empty=False) == "mixed"
+    assert record_wall_time(tmp_path, [Outcome(tmp_path / "bm25.json", reused=True)], 17.3, []) == "warm"
+    timings = read_json(tmp_path / "run_timings.json")
+    assert (timings["cold"]["seconds"], timings["cold"]["models_trained"]) == (1169.6, ["splade-doc"])
+    assert timings["mixed"]["seconds"] == 300.0 and timings["warm"]["reused"] == 1

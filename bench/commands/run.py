@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from bench import registry
 from bench.commands.checks import at_least
@@ -71,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if args.cache_dir:
         options.cache_dir = args.cache_dir
+    cache_was_empty = not any(path.is_file() for path in Path(options.cache_dir).rglob("*"))
     started = time.perf_counter()
     trained = []  # fine-tuned models this run had to train first
     # in this order: splade-doc starts from splade-finetuned once that one is trained
@@ -81,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes = run_benchmark(args.dataset or names(args.data_dir), retrievers, options)
     leaderboard.build(args.out)
     if args.all and outcomes:
-        label = record_wall_time(args.out, outcomes, time.perf_counter() - started, trained)
+        label = record_wall_time(args.out, outcomes, time.perf_counter() - started, trained, cache_was_empty)
         reused = sum(o.reused for o in outcomes)
         print(f"run --all ({label}): {len(outcomes) - reused} runs computed, {reused} reused, "
               f"models trained first: {', '.join(trained) or 'none'}")
