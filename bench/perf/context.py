@@ -112,6 +112,16 @@ class SizeContext:
                 component.model = self.session.models[component.name]
         return adapter
 
+    def indexed_adapter(self, name: str, engine: Engine, step: str,
+                        path: str) -> tuple[Retriever, Measurement]:
+        """Our adapter `name` indexing the corpus on `engine`, timed as `path`'s index phase; the
+        search steps read the document encodings from the encoding cache, and the record says so."""
+        adapter = self.adapter(name, engine, self.session.cache_dir)
+        with self.measure(step, path, "index", len(self.corpus), ours=True) as record:
+            adapter.index(self.corpus)
+        record.extra["note"] = "document encodings read from the encoding cache"
+        return adapter, record
+
     def fresh_dir(self, label: str) -> Path:
         return self.session.workload.fresh_dir(label)
 

@@ -44,11 +44,8 @@ def sparse_search(ctx: SizeContext) -> None:
     step, k, query_ids = "sparse search", ctx.options.k, list(ctx.queries)
     documents, queries = ctx.documents["splade"], ctx.query_vectors("splade")
     with ctx.engine("splade") as engine:
-        adapter = ctx.adapter("splade", engine, ctx.session.cache_dir)
+        adapter, _ = ctx.indexed_adapter("splade", engine, step, SPARSE_ADAPTER)
         assert isinstance(adapter, EngineRetriever)
-        with ctx.measure(step, SPARSE_ADAPTER, "index", len(ctx.corpus), ours=True) as record:
-            adapter.index(ctx.corpus)
-        record.extra["note"] = "document encodings read from the encoding cache"
         use_query_vectors(adapter, list(ctx.queries.values()), queries)
         adapter_run, _ = ctx.best_of(step, SPARSE_ADAPTER, len(queries),
                                      lambda: adapter.search(ctx.queries, k), ours=True)
@@ -113,11 +110,8 @@ def dense_search(ctx: SizeContext) -> None:
     step, k, query_ids = "dense search", ctx.options.k, list(ctx.queries)
     documents, queries = ctx.documents["dense"], ctx.query_vectors("dense")
     with ctx.engine("dense") as engine:
-        adapter = ctx.adapter("dense", engine, ctx.session.cache_dir)
+        adapter, record = ctx.indexed_adapter("dense", engine, step, DENSE_ADAPTER)
         assert isinstance(adapter, EngineRetriever)
-        with ctx.measure(step, DENSE_ADAPTER, "index", len(ctx.corpus), ours=True) as record:
-            adapter.index(ctx.corpus)
-        record.extra["note"] = "document encodings read from the encoding cache"
         shard, field_name = edge_shard(adapter), adapter.field.name
         record.extra["hnsw_indexed_vectors"] = shard.info().indexed_vectors_count
         use_query_vectors(adapter, list(ctx.queries.values()), queries)
@@ -160,10 +154,7 @@ def hybrid(ctx: SizeContext) -> None:
     step, k, query_ids = "hybrid", ctx.options.k, list(ctx.queries)
     query_texts = list(ctx.queries.values())
     with ctx.engine("hybrid") as engine:
-        adapter = ctx.adapter("hybrid:splade+dense", engine, ctx.session.cache_dir)
-        with ctx.measure(step, HYBRID_FUSED, "index", len(ctx.corpus), ours=True) as record:
-            adapter.index(ctx.corpus)
-        record.extra["note"] = "document encodings read from the encoding cache"
+        adapter, _ = ctx.indexed_adapter("hybrid:splade+dense", engine, step, HYBRID_FUSED)
         components: list[EngineRetriever] = adapter.components  # type: ignore[attr-defined]
         for component in components:
             use_query_vectors(component, query_texts, ctx.query_vectors(component.name))
